@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what BlasLinear needs on Debian/Ubuntu and is a no-op when it is all there: OpenBLAS (the
+# runtime package only; the native code declares the CBLAS prototypes it uses), and cmake, a C compiler
+# and flock for the C parts in native/. The .NET 10 SDK must already be installed.
+set -euo pipefail
+
+need=()
+ldconfig -p | grep -q 'libopenblas\.so\.0 ' || need+=(libopenblas0-pthread)
+command -v cmake >/dev/null || need+=(cmake)
+command -v cc >/dev/null || need+=(gcc)
+command -v make >/dev/null || need+=(make)
+command -v flock >/dev/null || need+=(util-linux)
+
+if ((${#need[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  echo "setup: installing ${need[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if ! command -v dotnet >/dev/null; then
+  echo "setup: the .NET 10 SDK is required (dotnet was not found on PATH)" >&2
+  exit 1
+fi

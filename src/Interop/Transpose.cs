@@ -1,0 +1,11 @@
+namespace BlasLinear.Interop;
+
+/// <summary>Whether a GEMM operand is used as stored or transposed.</summary>
+public enum Transpose
+{
+    /// <summary>op(X) = X.</summary>
+    NoTrans,
+
+    /// <summary>op(X) = Xᵀ.</summary>
+    Trans,
+}

@@ -1,0 +1,145 @@
+using BlasLinear.Interop;
+using BlasLinear.Interop.Native;
+using NativeInterop = BlasLinear.Interop.Native.Interop;
+using BlasLinear.Tests.Support;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using Xunit;
+
+namespace BlasLinear.Tests;
+
+/// <summary>TESTING.md cases 12 and 15: every import binds; selection and library loading explain themselves.</summary>
+public class BackendTests
+{
+    /// <summary>
+    /// LibraryImport turns each declaration into a <c>DllImport</c>: the declaration itself when the
+    /// signature is blittable, an inner stub otherwise. Prelinking them binds every entry point now, so
+    /// a misspelt name fails here rather than in a user's process.
+    /// </summary>
+    [Fact]
+    public void Every_OpenBlas_and_libc_import_resolves()
+    {
+        Type[] bindings = [typeof(NativeInterop.OpenBlas), typeof(NativeInterop.Libc)];
+        foreach (Type binding in bindings)
+        {
+            MethodInfo[] methods = binding.GetMethods(BindingFlags.Static | BindingFlags.NonPublic);
+            var declared = methods.Where(m => m.GetCustomAttribute<LibraryImportAttribute>() is not null).ToList();
+
+            Assert.NotEmpty(declared);
+            foreach (MethodInfo method in declared)
+            {
+                bool isImport(MethodInfo m) => (m.Attributes & MethodAttributes.PinvokeImpl) != 0;
+                var imports = isImport(method)
+                    ? [method]
+                    : methods.Where(m => isImport(m) && m.Name.Contains($"<{method.Name}>", StringComparison.Ordinal)).ToList();
+                Assert.True(imports.Count == 1, $"{binding.Name}.{method.Name}: expected one P/Invoke, found {imports.Count}");
+                Marshal.Prelink(imports[0]);
+            }
+        }
+    }
+
+    [Fact]
+    public void Auto_picks_OpenBlas_and_says_why_not_CUDA()
+    {
+        using BlasBackend backend = BlasBackend.Create(BackendPreference.Auto);
+
+        Assert.Equal(BackendKind.OpenBlas, backend.Kind);
+        BackendDescription description = backend.Describe();
+        Assert.Contains("CUDA not used", description["selection"], StringComparison.Ordinal);
+        Assert.False(string.IsNullOrWhiteSpace(description["library"]));
+        Assert.Contains("OpenBLAS", description["config"], StringComparison.Ordinal);
+        Assert.False(string.IsNullOrWhiteSpace(description["core"]));
+        Assert.True(int.Parse(description["threads"]!, System.Globalization.CultureInfo.InvariantCulture) >= 1);
+    }
+
+    [Fact]
+    public void Cuda_asked_for_throws_with_the_reason()
+    {
+        var e = Assert.Throws<BackendUnavailableException>(() => BlasBackend.Create(BackendPreference.Cuda));
+
+        Assert.Equal(BackendKind.Cuda, e.Kind);
+        Assert.False(string.IsNullOrWhiteSpace(e.Reason));
+        Assert.Contains(e.Reason, e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(null, BackendPreference.Auto)]
+    [InlineData("", BackendPreference.Auto)]
+    [InlineData("auto", BackendPreference.Auto)]
+    [InlineData("CPU", BackendPreference.Cpu)]
+    [InlineData(" cuda ", BackendPreference.Cuda)]
+    public void Backend_variable_is_parsed(string? value, BackendPreference expected) =>
+        Assert.Equal(expected, BackendSelector.ParsePreference(value));
+
+    [Fact]
+    public void Unknown_backend_variable_is_refused_by_name()
+    {
+        var e = Assert.Throws<InvalidOperationException>(() => BackendSelector.ParsePreference("gpu"));
+
+        Assert.Contains("BLASLINEAR_BACKEND='gpu'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Default_backend_follows_the_variable_in_a_fresh_process()
+    {
+        ChildProcess.Result cpu = ChildProcess.RunProbe("describe", new Dictionary<string, string?> { ["BLASLINEAR_BACKEND"] = "cpu" });
+        ChildProcess.Result cuda = ChildProcess.RunProbe("describe", new Dictionary<string, string?> { ["BLASLINEAR_BACKEND"] = "cuda" });
+
+        Assert.True(cpu.ExitCode == 0, cpu.ToString());
+        Assert.Contains("cpu asked for", cpu.StandardOutput, StringComparison.Ordinal);
+        Assert.True(cuda.ExitCode == 3, cuda.ToString());
+        Assert.Contains("BackendUnavailableException", cuda.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Reference_blas_given_as_the_override_is_refused_and_OpenBlas_loads_instead()
+    {
+        string? reference = new[] { "/usr/lib/x86_64-linux-gnu/blas/libblas.so.3", "/usr/lib/x86_64-linux-gnu/libblas.so.3" }
+            .FirstOrDefault(File.Exists);
+        Skip.If(reference is null, "The reference BLAS (libblas3) is not installed here.");
+        var spec = NativeLibraries.OpenBlasSpec;
+
+        ChildProcess.Result result = ChildProcess.RunProbe("describe", new Dictionary<string, string?>
+        {
+            ["BLASLINEAR_BACKEND"] = "cpu",
+            [spec.PathVariable] = reference,
+        });
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("libopenblas", result.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains($"{reference}: loaded but refused: it has no openblas_get_config", result.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_library_that_cannot_load_gives_the_whole_trace_and_the_install_hint()
+    {
+        var spec = NativeLibraries.OpenBlasSpec with
+        {
+            PathVariable = "BLASLINEAR_TEST_UNSET_VARIABLE",
+            Candidates = ["/nonexistent/libopenblas.so.0", "libblaslinear-no-such-library.so.0", "libc.so.6"],
+        };
+
+        LoadedLibrary library = LoadedLibrary.Load(spec);
+
+        Assert.False(library.IsLoaded);
+        string message = library.DescribeFailure();
+        Assert.Contains("BLASLINEAR_TEST_UNSET_VARIABLE: not set", message, StringComparison.Ordinal);
+        Assert.Contains("/nonexistent/libopenblas.so.0:", message, StringComparison.Ordinal);
+        Assert.Contains("libblaslinear-no-such-library.so.0:", message, StringComparison.Ordinal);
+        Assert.Contains("libc.so.6: loaded but refused: it has no openblas_get_config", message, StringComparison.Ordinal);
+        Assert.Contains("apt-get install libopenblas0-pthread", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Disposed_backend_refuses_work_and_the_default_ignores_dispose()
+    {
+        BlasBackend backend = BlasBackend.Create(BackendPreference.Cpu);
+        backend.Dispose();
+        backend.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => backend.Describe());
+        Assert.Throws<ObjectDisposedException>(() => backend.Allocate(3));
+        BlasBackend.Default.Dispose();
+        Assert.False(BlasBackend.Default.IsDisposed);
+    }
+}

@@ -1,0 +1,45 @@
+using BlasLinear.Interop;
+using BlasLinear.Tests.Probe;
+
+// Each scenario prints its own findings and exits 0 only when all of them held.
+return args switch
+{
+    ["bad-input"] => RunBadInputTable(),
+    ["describe"] => Describe(),
+    _ => Usage(),
+};
+
+static int RunBadInputTable()
+{
+    using BlasBackend backend = BlasBackend.Create(BackendPreference.Cpu);
+    int failed = 0;
+    foreach (BadInputTable.Row row in BadInputTable.Cases)
+    {
+        string? failure = BadInputTable.Check(row, backend);
+        Console.Error.WriteLine(failure is null ? $"ok: {row.Name}" : $"FAILED: {failure}");
+        failed += failure is null ? 0 : 1;
+    }
+
+    Console.Error.WriteLine($"bad-input rows: {BadInputTable.Cases.Count}, failed: {failed}");
+    return failed == 0 ? 0 : 1;
+}
+
+static int Describe()
+{
+    try
+    {
+        Console.WriteLine(BlasBackend.Default.Describe());
+        return 0;
+    }
+    catch (BackendUnavailableException e)
+    {
+        Console.WriteLine($"{nameof(BackendUnavailableException)}: {e.Message}");
+        return 3;
+    }
+}
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: BlasLinear.Tests.Probe bad-input|describe");
+    return 2;
+}

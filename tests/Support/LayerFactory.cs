@@ -1,0 +1,46 @@
+using BlasLinear.Interop;
+using Xunit;
+using BlasLinear.Layers;
+
+namespace BlasLinear.Tests.Support;
+
+/// <summary>Builds either layer form by name, so one test covers both.</summary>
+public static class LayerFactory
+{
+    public const string Linear = "Linear";
+    public const string ParameterLinear = "ParameterLinear";
+
+    public static TheoryData<string, string, bool> BackendsFormsAndBias()
+    {
+        var data = new TheoryData<string, string, bool>();
+        foreach (string backend in Backends.Names)
+        {
+            foreach (string form in new[] { Linear, ParameterLinear })
+            {
+                data.Add(backend, form, true);
+                data.Add(backend, form, false);
+            }
+        }
+
+        return data;
+    }
+
+    public static TheoryData<string, string> BackendsAndForms()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (string backend in Backends.Names)
+        {
+            data.Add(backend, Linear);
+            data.Add(backend, ParameterLinear);
+        }
+
+        return data;
+    }
+
+    public static LinearLayer Create(string form, int inFeatures, int outFeatures, bool bias, BlasBackend backend, int seed = 1) => form switch
+    {
+        Linear => new Layers.Linear(inFeatures, outFeatures, bias, backend, seed: seed),
+        ParameterLinear => new Layers.ParameterLinear(inFeatures, outFeatures, bias, backend, seed: seed),
+        _ => throw new ArgumentOutOfRangeException(nameof(form), form, "Unknown layer form."),
+    };
+}
