@@ -5,12 +5,13 @@ using Xunit;
 namespace BlasLinear.Tests;
 
 /// <summary>The row-major GEMM and GEMV of every backend: TESTING.md cases 1 to 6.</summary>
+[EmulatorChecked]
 public class GemmTests
 {
     public static TheoryData<string, Transpose, Transpose> BackendsAndTransposes()
     {
         var data = new TheoryData<string, Transpose, Transpose>();
-        foreach (string backend in Backends.Names)
+        foreach (string backend in Backends.All)
         {
             foreach (Transpose ta in new[] { Transpose.NoTrans, Transpose.Trans })
             {
@@ -24,7 +25,7 @@ public class GemmTests
         return data;
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Backends.Names), MemberType = typeof(Backends))]
     public void Golden_row_major_product_is_exact(string backendName)
     {
@@ -38,7 +39,7 @@ public class GemmTests
         Assert.Equal([19f, 22f, 43f, 50f], c);
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(BackendsAndTransposes))]
     public void Golden_products_with_each_transpose_are_exact(string backendName, Transpose transA, Transpose transB)
     {
@@ -59,7 +60,7 @@ public class GemmTests
     /// from one shape to the next so that each transpose pair meets every (α, β) pair many times;
     /// leading dimensions padded by 3 with NaN sentinels that must neither leak into nor be written.
     /// </summary>
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(BackendsAndTransposes))]
     public void Sweep_matches_float64_within_the_bound_and_keeps_padding(string backendName, Transpose transA, Transpose transB)
     {
@@ -80,7 +81,7 @@ public class GemmTests
         }
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(BackendsAndTransposes))]
     public void Every_alpha_beta_pair_is_within_the_bound(string backendName, Transpose transA, Transpose transB)
     {
@@ -95,7 +96,7 @@ public class GemmTests
     }
 
     /// <summary>TESTING.md case 3: the zero sizes PyTorch tests.</summary>
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(BackendsAndTransposes))]
     public void Zero_sizes_leave_C_untouched_or_scale_it_exactly(string backendName, Transpose transA, Transpose transB)
     {
@@ -141,7 +142,7 @@ public class GemmTests
         }
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Backends.Names), MemberType = typeof(Backends))]
     public void Empty_product_makes_no_write_even_with_padding(string backendName)
     {
@@ -156,7 +157,7 @@ public class GemmTests
     }
 
     /// <summary>TESTING.md case 4: β = 0 never reads C.</summary>
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Backends.Names), MemberType = typeof(Backends))]
     public void Beta_zero_never_reads_C(string backendName)
     {
@@ -179,7 +180,7 @@ public class GemmTests
     }
 
     /// <summary>TESTING.md case 5: α = 0 with NaN in A gives β·C bit for bit.</summary>
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Backends.Names), MemberType = typeof(Backends))]
     public void Alpha_zero_ignores_NaN_in_A(string backendName)
     {
@@ -201,7 +202,7 @@ public class GemmTests
     }
 
     /// <summary>TESTING.md case 6: a NaN or Inf in an input reaches exactly the outputs that depend on it.</summary>
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Backends.Names), MemberType = typeof(Backends))]
     public void NaN_and_Inf_propagate_to_exactly_the_affected_outputs(string backendName)
     {
@@ -228,7 +229,7 @@ public class GemmTests
         Assert.True(float.IsInfinity(c[0 * n + 11]));
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(BackendsAndTransposes))]
     public void Gemm_on_buffers_matches_gemm_on_spans(string backendName, Transpose transA, Transpose transB)
     {
@@ -248,7 +249,7 @@ public class GemmTests
         Assert.Equal(c, dc.ToArray()[9..]);
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Backends.Names), MemberType = typeof(Backends))]
     public void Gemv_matches_float64_and_never_reads_y_when_beta_is_zero(string backendName)
     {

@@ -6,9 +6,10 @@ using Xunit;
 namespace BlasLinear.Tests;
 
 /// <summary>Both layer forms, forward and backward: TESTING.md cases 1, 2, 7, 8, 9 and 10 on layers.</summary>
+[EmulatorChecked]
 public class LayerTests
 {
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Backends.Names), MemberType = typeof(Backends))]
     public void Linear_golden_forward_and_backward_are_exact(string backendName)
     {
@@ -33,7 +34,7 @@ public class LayerTests
         Assert.Equal([0f, 3f], layer.BiasGrad!.ToArray());
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Backends.Names), MemberType = typeof(Backends))]
     public void ParameterLinear_golden_forward_and_backward_are_exact(string backendName)
     {
@@ -60,7 +61,7 @@ public class LayerTests
     /// TESTING.md case 2 on layers: batch, in and out over the sweep sizes; forward, dX, dW (accumulated
     /// onto a non-zero gradient) and db all within the bound of the float64 reference.
     /// </summary>
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(LayerFactory.BackendsFormsAndBias), MemberType = typeof(LayerFactory))]
     public void Sweep_forward_and_backward_match_float64(string backendName, string form, bool bias)
     {
@@ -79,7 +80,7 @@ public class LayerTests
         }
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(LayerFactory.BackendsFormsAndBias), MemberType = typeof(LayerFactory))]
     public void Every_batch_size_of_the_sweep_matches_float64(string backendName, string form, bool bias)
     {
@@ -91,7 +92,7 @@ public class LayerTests
     }
 
     /// <summary>TESTING.md case 7: analytic gradients against central differences of a float64 loss.</summary>
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(LayerFactory.BackendsFormsAndBias), MemberType = typeof(LayerFactory))]
     public void Gradients_match_central_finite_differences(string backendName, string form, bool bias)
     {
@@ -165,7 +166,7 @@ public class LayerTests
     }
 
     /// <summary>TESTING.md case 8: an empty batch.</summary>
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(LayerFactory.BackendsFormsAndBias), MemberType = typeof(LayerFactory))]
     public void Empty_batch_gives_empty_outputs_and_adds_nothing_to_gradients(string backendName, string form, bool bias)
     {
@@ -195,7 +196,7 @@ public class LayerTests
     }
 
     /// <summary>TESTING.md case 9: gradients accumulate, and ZeroGrad gives exact zeros.</summary>
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(LayerFactory.BackendsFormsAndBias), MemberType = typeof(LayerFactory))]
     public void Two_backward_calls_accumulate_the_sum_of_two_separate_ones(string backendName, string form, bool bias)
     {
@@ -230,7 +231,7 @@ public class LayerTests
     }
 
     /// <summary>TESTING.md case 10: leading dimensions flatten into rows.</summary>
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(LayerFactory.BackendsAndForms), MemberType = typeof(LayerFactory))]
     public void Input_of_shape_2_3_in_equals_shape_6_in(string backendName, string form)
     {
@@ -259,7 +260,7 @@ public class LayerTests
         Assert.Equal(dx6, dx23);
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(LayerFactory.BackendsFormsAndBias), MemberType = typeof(LayerFactory))]
     public void Buffer_overloads_match_span_overloads(string backendName, string form, bool bias)
     {
@@ -286,7 +287,7 @@ public class LayerTests
         Assert.Equal(dw, layer.WeightGrad.ToArray());
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(LayerFactory.BackendsAndForms), MemberType = typeof(LayerFactory))]
     public void Seeded_initialisation_is_reproducible_and_in_range(string backendName, string form)
     {
@@ -307,7 +308,7 @@ public class LayerTests
         Assert.InRange(std, 0.066, 0.078);
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(LayerFactory.BackendsAndForms), MemberType = typeof(LayerFactory))]
     public void Standard_normal_initialisation_has_unit_variance(string backendName, string form)
     {

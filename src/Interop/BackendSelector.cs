@@ -5,10 +5,6 @@ internal static class BackendSelector
 {
     public const string BackendVariable = "BLASLINEAR_BACKEND";
 
-    /// <summary>Why CUDA is not used; this version has only the OpenBLAS backend.</summary>
-    internal const string CudaUnavailableReason =
-        "this version of BlasLinear has no CUDA backend; only OpenBLAS is available";
-
     public static BackendPreference ParsePreference(string? value) => value?.Trim().ToUpperInvariant() switch
     {
         null or "" or "AUTO" => BackendPreference.Auto,
@@ -18,11 +14,19 @@ internal static class BackendSelector
             $"{BackendVariable}='{value}' is not one of auto, cpu, cuda."),
     };
 
-    public static BlasBackend Create(BackendPreference preference) => preference switch
+    public static BlasBackend Create(BackendPreference preference)
     {
-        BackendPreference.Auto => OpenBlasBackend.Create($"auto: CUDA not used ({CudaUnavailableReason})"),
-        BackendPreference.Cpu => OpenBlasBackend.Create("cpu asked for"),
-        BackendPreference.Cuda => throw new BackendUnavailableException(BackendKind.Cuda, CudaUnavailableReason),
-        _ => throw new ArgumentOutOfRangeException(nameof(preference), preference, "Not a BackendPreference."),
-    };
+        switch (preference)
+        {
+            case BackendPreference.Auto:
+                return CudaBackend.TryCreate(allowEmulator: false, mathMode: null, "auto: a CUDA device answered", out string reason)
+                    ?? (BlasBackend)OpenBlasBackend.Create($"auto: CUDA not used ({reason})");
+            case BackendPreference.Cpu:
+                return OpenBlasBackend.Create("cpu asked for");
+            case BackendPreference.Cuda:
+                return CudaBackend.Create();
+            default:
+                throw new ArgumentOutOfRangeException(nameof(preference), preference, "Not a BackendPreference.");
+        }
+    }
 }

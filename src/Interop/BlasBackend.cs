@@ -336,7 +336,19 @@ public abstract class BlasBackend : IDisposable
     {
     }
 
-    private protected void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(IsDisposed, this);
+    private protected void ThrowIfDisposed()
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        ThrowIfUnusable();
+    }
+
+    /// <summary>Throws when the backend can no longer compute (a device whose context was lost).</summary>
+    private protected virtual void ThrowIfUnusable()
+    {
+    }
+
+    /// <summary>A buffer for <see cref="Stage"/>; device backends give it a page-locked host mirror.</summary>
+    private protected virtual BlasBuffer AllocateStagingCore(long length) => AllocateCore([checked((int)length)], length);
 
     /// <summary>True when host spans are directly usable by the core operations (no staging).</summary>
     private protected abstract bool HostSpansAreBackendMemory { get; }
@@ -411,7 +423,7 @@ public abstract class BlasBackend : IDisposable
             staging = null;
         }
 
-        staging = AllocateCore([length], length);
+        staging = AllocateStagingCore(length);
         return staging;
     }
 

@@ -120,6 +120,7 @@ public abstract class LinearLayer : IDisposable
         ThrowIfDisposed();
         int m = RowsOf(input.Length);
         CheckLength(output.Length, m, OutFeatures, nameof(output), "out_features");
+        CheckNoOverlap(output, input, nameof(output), nameof(input));
         if (m == 0)
         {
             return;
@@ -185,6 +186,8 @@ public abstract class LinearLayer : IDisposable
         if (wantsInputGrad)
         {
             CheckLength(gradInput.Length, m, InFeatures, nameof(gradInput), "in_features");
+            CheckNoOverlap(gradInput, input, nameof(gradInput), nameof(input));
+            CheckNoOverlap(gradInput, gradOutput, nameof(gradInput), nameof(gradOutput));
         }
 
         if (m == 0)
@@ -360,6 +363,15 @@ public abstract class LinearLayer : IDisposable
             {
                 Backend.AddRowSums(dy, m, OutFeatures, _biasGrad);
             }
+        }
+    }
+
+    /// <summary>Checked on the host spans themselves: once staged on a device they no longer share memory.</summary>
+    private static void CheckNoOverlap(Span<float> output, ReadOnlySpan<float> input, string outputName, string inputName)
+    {
+        if (output.Overlaps(input))
+        {
+            throw new ArgumentException($"{outputName} overlaps {inputName}; the result would be undefined.", outputName);
         }
     }
 

@@ -13,7 +13,7 @@ public static class LayerFactory
     public static TheoryData<string, string, bool> BackendsFormsAndBias()
     {
         var data = new TheoryData<string, string, bool>();
-        foreach (string backend in Backends.Names)
+        foreach (string backend in Backends.All)
         {
             foreach (string form in new[] { Linear, ParameterLinear })
             {
@@ -28,7 +28,7 @@ public static class LayerFactory
     public static TheoryData<string, string> BackendsAndForms()
     {
         var data = new TheoryData<string, string>();
-        foreach (string backend in Backends.Names)
+        foreach (string backend in Backends.All)
         {
             data.Add(backend, Linear);
             data.Add(backend, ParameterLinear);

@@ -22,9 +22,26 @@ internal static class NativeLibraries
         InstallHint: "Install OpenBLAS: on Debian/Ubuntu `sudo apt-get install libopenblas0-pthread`; "
             + "or point BLASLINEAR_OPENBLAS_PATH at a libopenblas shared library.");
 
+    public static readonly NativeLibrarySpec CudaRuntimeSpec = new(
+        ImportName: Interop.CudaRuntime.LibraryName,
+        DisplayName: "The CUDA runtime",
+        PathVariable: "BLASLINEAR_CUDART_PATH",
+        Candidates: CudaCandidates("libcudart.so", ["13", "12", "11.0"]),
+        RequiredExport: "cudaGetDeviceCount",
+        RefusalReason: "not the CUDA runtime",
+        InstallHint: "Install the NVIDIA driver and a CUDA runtime (the CUDA toolkit, or the nvidia-cuda-runtime "
+            + "Python wheel), or point BLASLINEAR_CUDART_PATH at libcudart.so.N.");
+
     private static readonly Lazy<LoadedLibrary> s_openBlas = new(() => LoadedLibrary.Load(OpenBlasSpec));
+    private static readonly Lazy<LoadedLibrary> s_cudaRuntime = new(() => LoadedLibrary.Load(CudaRuntimeSpec));
+    private static readonly Lazy<LoadedLibrary> s_cublas = new(() => LoadedLibrary.Load(CublasSpec()));
 
     public static LoadedLibrary OpenBlas => s_openBlas.Value;
+
+    public static LoadedLibrary CudaRuntime => s_cudaRuntime.Value;
+
+    /// <summary>cuBLAS of the loaded runtime's major version; load <see cref="CudaRuntime"/> first.</summary>
+    public static LoadedLibrary Cublas => s_cublas.Value;
 
     // CA2255: a library normally must not use a module initializer, but the import resolver has to be
     // in place before the first P/Invoke of this assembly, whichever public entry point is used first.
@@ -39,6 +56,16 @@ internal static class NativeLibraries
         if (libraryName == Interop.OpenBlas.LibraryName)
         {
             return OpenBlas.Handle;
+        }
+
+        if (libraryName == Interop.CudaRuntime.LibraryName)
+        {
+            return CudaRuntime.Handle;
+        }
+
+        if (libraryName == Interop.Cublas.LibraryName)
+        {
+            return Cublas.Handle;
         }
 
         // Anything else (libc) goes through the runtime's default probing.
@@ -67,5 +94,120 @@ internal static class NativeLibraries
             "/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0",
             "/usr/lib/x86_64-linux-gnu/openblas-serial/libopenblas.so.0",
         ];
+    }
+
+    /// <summary>cuBLAS must match the runtime's major version; a runtime that did not load leaves all three.</summary>
+    private static unsafe NativeLibrarySpec CublasSpec()
+    {
+        string[] majors = ["13", "12", "11"];
+        if (CudaRuntime.IsLoaded)
+        {
+            int version = 0;
+            if (Interop.CudaRuntime.cudaRuntimeGetVersion(&version) == 0 && version >= 1000)
+            {
+                majors = [(version / 1000).ToString(System.Globalization.CultureInfo.InvariantCulture)];
+            }
+        }
+
+        return new NativeLibrarySpec(
+            ImportName: Interop.Cublas.LibraryName,
+            DisplayName: "cuBLAS",
+            PathVariable: "BLASLINEAR_CUBLAS_PATH",
+            Candidates: CudaCandidates("libcublas.so", majors),
+            RequiredExport: "cublasCreate_v2",
+            RefusalReason: "not cuBLAS",
+            InstallHint: "Install cuBLAS of the same major version as the CUDA runtime (the CUDA toolkit, or the "
+                + "nvidia-cublas Python wheel), or point BLASLINEAR_CUBLAS_PATH at libcublas.so.N.");
+    }
+
+    /// <summary>
+    /// Sonames newest first (the loader's cache), then the same files in CUDA_PATH, the toolkit folder and
+    /// the lib folders of NVIDIA's Python wheels.
+    /// </summary>
+    private static List<string> CudaCandidates(string baseName, string[] versions)
+    {
+        var candidates = new List<string>();
+        if (!OperatingSystem.IsLinux())
+        {
+            return candidates;
+        }
+
+        var folders = new List<string>();
+        foreach (string? root in new[] { Environment.GetEnvironmentVariable("CUDA_PATH"), Environment.GetEnvironmentVariable("CUDA_HOME"), "/usr/local/cuda" })
+        {
+            if (!string.IsNullOrEmpty(root))
+            {
+                folders.Add(Path.Combine(root, "lib64"));
+                folders.Add(Path.Combine(root, "targets", "x86_64-linux", "lib"));
+            }
+        }
+
+        folders.AddRange(PythonWheelLibraryFolders());
+        foreach (string version in versions)
+        {
+            candidates.Add($"{baseName}.{version}");
+        }
+
+        foreach (string folder in folders.Distinct().Where(Directory.Exists))
+        {
+            foreach (string version in versions)
+            {
+                string path = Path.Combine(folder, $"{baseName}.{version}");
+                if (File.Exists(path))
+                {
+                    candidates.Add(path);
+                }
+            }
+        }
+
+        return candidates;
+    }
+
+    /// <summary>The <c>nvidia/*/lib</c> folders of site-packages trees where pip puts NVIDIA's wheels.</summary>
+    private static IEnumerable<string> PythonWheelLibraryFolders()
+    {
+        var prefixes = new List<string> { "/usr/lib", "/usr/local/lib", "/opt/conda/lib" };
+        foreach (string? variable in new[] { "VIRTUAL_ENV", "CONDA_PREFIX" })
+        {
+            if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } prefix)
+            {
+                prefixes.Add(Path.Combine(prefix, "lib"));
+            }
+        }
+
+        if (Environment.GetEnvironmentVariable("HOME") is { Length: > 0 } home)
+        {
+            prefixes.Add(Path.Combine(home, ".local", "lib"));
+        }
+
+        foreach (string prefix in prefixes.Where(Directory.Exists))
+        {
+            IEnumerable<string> pythons;
+            try
+            {
+                pythons = Directory.EnumerateDirectories(prefix, "python3*");
+            }
+            catch (UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            foreach (string python in pythons)
+            {
+                foreach (string packages in new[] { "site-packages", "dist-packages" })
+                {
+                    string nvidia = Path.Combine(python, packages, "nvidia");
+                    if (!Directory.Exists(nvidia))
+                    {
+                        continue;
+                    }
+
+                    foreach (string package in Directory.EnumerateDirectories(nvidia))
+                    {
+                        yield return Path.Combine(package, "lib");
+                    }
+                }
+            }
+        }
     }
 }

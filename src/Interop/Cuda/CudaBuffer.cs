@@ -1,0 +1,119 @@
+using static BlasLinear.Interop.Native.Interop.CudaRuntime;
+
+namespace BlasLinear.Interop;
+
+/// <summary>
+/// A <see cref="BlasBuffer"/> in device memory. Copies run on the backend's stream, so they are ordered
+/// with its computations; a copy to the host waits for the stream. A staging buffer also owns a
+/// page-locked host mirror through which host data moves, which lets the copy engine run at full speed.
+/// </summary>
+internal sealed class CudaBuffer : BlasBuffer
+{
+    private readonly CudaBackend _backend;
+    private readonly CudaDeviceMemoryHandle _memory;
+    private readonly CudaHostMemoryHandle? _mirror;
+
+    internal CudaBuffer(CudaBackend backend, int[] shape, long length, bool pageLockedMirror)
+        : base(backend, shape, length)
+    {
+        _backend = backend;
+        long bytes = checked(Math.Max(1, length) * sizeof(float));
+        _memory = backend.AllocateDevice(bytes);
+        try
+        {
+            if (pageLockedMirror)
+            {
+                _mirror = backend.AllocatePageLocked(bytes);
+            }
+
+            ClearCore();
+        }
+        catch
+        {
+            _mirror?.Dispose();
+            _memory.Dispose();
+            throw;
+        }
+    }
+
+    public override bool IsHostAccessible => false;
+
+    public override bool IsDisposed => _memory.IsClosed;
+
+    internal override unsafe float* Pointer
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return (float*)_memory.DangerousGetHandle();
+        }
+    }
+
+    internal override System.Runtime.InteropServices.SafeHandle Memory => _memory;
+
+    public override Span<float> AsSpan() =>
+        throw new NotSupportedException($"BlasBuffer {ShapeText} is in device memory; use CopyTo or CopyFrom.");
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _memory.Dispose();
+            _mirror?.Dispose();
+        }
+    }
+
+    private protected override unsafe void Upload(ReadOnlySpan<float> source, long offset)
+    {
+        if (source.IsEmpty)
+        {
+            return;
+        }
+
+        nuint bytes = (nuint)source.Length * sizeof(float);
+        float* device = Pointer + offset;
+        if (_mirror is not null)
+        {
+            float* mirror = (float*)_mirror.DangerousGetHandle() + offset;
+            // The previous transfer through the mirror must be complete before it is overwritten.
+            _backend.Check(cudaStreamSynchronize(_backend.Stream));
+            source.CopyTo(new Span<float>(mirror, source.Length));
+            _backend.Check(cudaMemcpyAsync(device, mirror, bytes, MemcpyKind.HostToDevice, _backend.Stream));
+            return;
+        }
+
+        fixed (float* host = source)
+        {
+            // From pageable memory the call returns once the source has been consumed.
+            _backend.Check(cudaMemcpyAsync(device, host, bytes, MemcpyKind.HostToDevice, _backend.Stream));
+        }
+    }
+
+    private protected override unsafe void Download(long offset, Span<float> destination)
+    {
+        if (destination.IsEmpty)
+        {
+            return;
+        }
+
+        nuint bytes = (nuint)destination.Length * sizeof(float);
+        float* device = Pointer + offset;
+        if (_mirror is not null)
+        {
+            float* mirror = (float*)_mirror.DangerousGetHandle() + offset;
+            _backend.Check(cudaMemcpyAsync(mirror, device, bytes, MemcpyKind.DeviceToHost, _backend.Stream));
+            _backend.Check(cudaStreamSynchronize(_backend.Stream));
+            new ReadOnlySpan<float>(mirror, destination.Length).CopyTo(destination);
+            return;
+        }
+
+        fixed (float* host = destination)
+        {
+            _backend.Check(cudaMemcpyAsync(host, device, bytes, MemcpyKind.DeviceToHost, _backend.Stream));
+            _backend.Check(cudaStreamSynchronize(_backend.Stream));
+        }
+    }
+
+    private protected override unsafe void ClearCore() =>
+        _backend.Check(cudaMemsetAsync((void*)_memory.DangerousGetHandle(), 0, (nuint)(Math.Max(1, Length) * sizeof(float)), _backend.Stream));
+}
