@@ -6,6 +6,8 @@ return args switch
 {
     ["bad-input"] => RunBadInputTable(),
     ["describe"] => Describe(),
+    ["gpu-check", string folder] => GpuCheck.Run(folder, quick: false),
+    ["gpu-check", string folder, "--quick"] => GpuCheck.Run(folder, quick: true),
     _ => Usage(),
 };
 
@@ -40,6 +42,6 @@ static int Describe()
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: BlasLinear.Tests.Probe bad-input|describe");
+    Console.Error.WriteLine("usage: BlasLinear.Tests.Probe bad-input | describe | gpu-check OUTPUT_FOLDER [--quick]");
     return 2;
 }

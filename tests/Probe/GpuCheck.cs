@@ -1,0 +1,222 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using BlasLinear.Interop;
+using BlasLinear.Layers;
+
+namespace BlasLinear.Tests.Probe;
+
+/// <summary>
+/// The check for a machine with an NVIDIA GPU and no .NET SDK (scripts/gpu-check.sh runs it from a
+/// self-contained publish): both layers on the real cuBLAS, exact golden products, float64 agreement
+/// within TESTING.md's bound, and timings on device buffers for the shapes that PyTorch is compared on.
+/// It writes the timings and one shape's tensors for scripts/gpu_check.py to compare with
+/// <c>torch.nn.functional.linear</c>.
+/// </summary>
+internal static class GpuCheck
+{
+    private const double Epsilon = 1.0 / (1 << 23);
+
+    public static int Run(string outputFolder, bool quick)
+    {
+        Directory.CreateDirectory(outputFolder);
+        // TF32 off, like the PyTorch side, so both compute in full float32.
+        using CudaBackend backend = CudaBackend.Create(CudaMathMode.Default);
+        Console.WriteLine(backend.Describe());
+        Console.WriteLine();
+        int failures = 0;
+        failures += Golden(backend);
+        foreach ((int m, int k, int n) in new[] { (1, 4096, 4096), (32, 4096, 4096), (129, 257, 65), (7, 1000, 1001) })
+        {
+            failures += AgainstFloat64(backend, new Linear(k, n, backend: backend, seed: 1), m);
+            failures += AgainstFloat64(backend, new ParameterLinear(k, n, backend: backend, seed: 1), m);
+        }
+
+        using (var writer = new StreamWriter(Path.Combine(outputFolder, "blaslinear_timings.csv")))
+        {
+            writer.WriteLine("layer,direction,batch,in,out,median_ms,gflops");
+            // --quick is a dry run of the script on the CUDA emulator, where 4096³ would take minutes.
+            int largest = quick ? 64 : 4096;
+            foreach ((int m, int k, int n) in new[] { (1, 4096, 4096), (32, 4096, 4096), (largest, 4096, 4096) })
+            {
+                Time(backend, new Linear(k, n, backend: backend, seed: 2), m, writer);
+                Time(backend, new ParameterLinear(k, n, backend: backend, seed: 2), m, writer);
+            }
+        }
+
+        ExportForTorch(backend, outputFolder);
+        Console.WriteLine(failures == 0 ? "gpu-check: all correctness checks passed" : $"gpu-check: {failures} checks FAILED");
+        return failures == 0 ? 0 : 1;
+    }
+
+    private static int Golden(BlasBackend backend)
+    {
+        int failures = 0;
+        using var linear = new Linear(3, 2, backend: backend);
+        linear.Weight.CopyFrom([1, 2, 3, 4, 5, 6]);
+        linear.Bias!.CopyFrom([10, 20]);
+        using var parameter = new ParameterLinear(3, 2, backend: backend);
+        parameter.Weight.CopyFrom([1, 4, 2, 5, 3, 6]);
+        parameter.Bias!.CopyFrom([10, 20]);
+        foreach (LinearLayer layer in new LinearLayer[] { linear, parameter })
+        {
+            float[] y = layer.Forward([1, 0, -1, 2, 1, 0]);
+            var dx = new float[6];
+            layer.ZeroGrad();
+            layer.Backward([1, 0, -1, 2, 1, 0], [1, 2, -1, 1], dx);
+            bool ok = y.SequenceEqual([8f, 18f, 14f, 33f]) && dx.SequenceEqual([9f, 12f, 15f, 3f, 3f, 3f])
+                && layer.BiasGrad!.ToArray().SequenceEqual([0f, 3f]);
+            Console.WriteLine($"{(ok ? "ok" : "FAILED")}: golden {layer}");
+            failures += ok ? 0 : 1;
+        }
+
+        return failures;
+    }
+
+    private static int AgainstFloat64(BlasBackend backend, LinearLayer layer, int m)
+    {
+        using (layer)
+        {
+            int k = layer.InFeatures, n = layer.OutFeatures;
+            bool outByIn = layer.Layout == WeightLayout.OutByIn;
+            float[] x = Uniform(m * k, 3), dy = Uniform(m * n, 4), w = layer.Weight.ToArray(), b = layer.Bias!.ToArray();
+            float[] y = layer.Forward(x);
+            var dx = new float[m * k];
+            layer.ZeroGrad();
+            layer.Backward(x, dy, dx);
+            float[] dw = layer.WeightGrad.ToArray();
+            double W(int p, int j) => outByIn ? w[j * k + p] : w[p * n + j];
+            double worst = 0;
+            for (int i = 0; i < m; i++)
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    double sum = b[j], g = Math.Abs(b[j]);
+                    for (int p = 0; p < k; p++)
+                    {
+                        sum += x[i * k + p] * W(p, j);
+                        g += Math.Abs(x[i * k + p] * W(p, j));
+                    }
+
+                    worst = Math.Max(worst, Math.Abs(y[i * n + j] - sum) / ((k + 2) * Epsilon * g + 1e-30));
+                }
+
+                for (int p = 0; p < k; p++)
+                {
+                    double sum = 0, g = 0;
+                    for (int j = 0; j < n; j++)
+                    {
+                        sum += dy[i * n + j] * W(p, j);
+                        g += Math.Abs(dy[i * n + j] * W(p, j));
+                    }
+
+                    worst = Math.Max(worst, Math.Abs(dx[i * k + p] - sum) / ((n + 2) * Epsilon * g + 1e-30));
+                }
+            }
+
+            for (int p = 0; p < k; p++)
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    double sum = 0, g = 0;
+                    for (int i = 0; i < m; i++)
+                    {
+                        sum += x[i * k + p] * dy[i * n + j];
+                        g += Math.Abs(x[i * k + p] * dy[i * n + j]);
+                    }
+
+                    float got = outByIn ? dw[j * k + p] : dw[p * n + j];
+                    worst = Math.Max(worst, Math.Abs(got - sum) / ((m + 2) * Epsilon * g + 1e-30));
+                }
+            }
+
+            bool ok = worst <= 1;
+            Console.WriteLine($"{(ok ? "ok" : "FAILED")}: {layer} batch {m}: worst |error| / bound = {worst:0.000}");
+            return ok ? 0 : 1;
+        }
+    }
+
+    private static void Time(BlasBackend backend, LinearLayer layer, int m, StreamWriter writer)
+    {
+        using (layer)
+        {
+            int k = layer.InFeatures, n = layer.OutFeatures;
+            using BlasBuffer x = backend.Allocate(m, k), y = backend.Allocate(m, n), dy = backend.Allocate(m, n), dx = backend.Allocate(m, k);
+            x.CopyFrom(Uniform(m * k, 5));
+            dy.CopyFrom(Uniform(m * n, 6));
+            double forward = Median(() => layer.Forward(x, y, m), backend);
+            double backward = Median(() => layer.Backward(x, dy, dx, m), backend);
+            foreach ((string direction, double ms, double flops) in new[] { ("forward", forward, 2.0 * m * k * n), ("backward", backward, 4.0 * m * k * n) })
+            {
+                string line = string.Create(CultureInfo.InvariantCulture, $"{layer.GetType().Name},{direction},{m},{k},{n},{ms:0.0000},{flops / ms / 1e6:0.0}");
+                writer.WriteLine(line);
+                Console.WriteLine(line);
+            }
+        }
+    }
+
+    /// <summary>Median milliseconds per call over 7 timed runs of enough calls to last ~50 ms, synchronized.</summary>
+    private static double Median(Action call, BlasBackend backend)
+    {
+        for (int i = 0; i < 3; i++)
+        {
+            call();
+        }
+
+        backend.Synchronize();
+        var probe = Stopwatch.StartNew();
+        call();
+        backend.Synchronize();
+        int calls = (int)Math.Clamp(50 / Math.Max(probe.Elapsed.TotalMilliseconds, 1e-3), 1, 2000);
+        var samples = new double[7];
+        for (int s = 0; s < samples.Length; s++)
+        {
+            var watch = Stopwatch.StartNew();
+            for (int i = 0; i < calls; i++)
+            {
+                call();
+            }
+
+            backend.Synchronize();
+            samples[s] = watch.Elapsed.TotalMilliseconds / calls;
+        }
+
+        Array.Sort(samples);
+        return samples[samples.Length / 2];
+    }
+
+    /// <summary>One Linear shape's tensors, raw float32 little-endian, for the PyTorch comparison.</summary>
+    private static void ExportForTorch(BlasBackend backend, string folder)
+    {
+        const int m = 32, k = 4096, n = 4096;
+        using var layer = new Linear(k, n, backend: backend, seed: 7);
+        float[] x = Uniform(m * k, 8), dy = Uniform(m * n, 9);
+        float[] y = layer.Forward(x);
+        var dx = new float[m * k];
+        layer.ZeroGrad();
+        layer.Backward(x, dy, dx);
+        Write(folder, "x", x);
+        Write(folder, "weight", layer.Weight.ToArray());
+        Write(folder, "bias", layer.Bias!.ToArray());
+        Write(folder, "y", y);
+        Write(folder, "dy", dy);
+        Write(folder, "dx", dx);
+        Write(folder, "dweight", layer.WeightGrad.ToArray());
+        Write(folder, "dbias", layer.BiasGrad!.ToArray());
+    }
+
+    private static void Write(string folder, string name, float[] values) =>
+        File.WriteAllBytes(Path.Combine(folder, $"{name}.f32"), MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
+
+    private static float[] Uniform(int length, int seed)
+    {
+        var random = new Random(seed);
+        var values = new float[length];
+        for (int i = 0; i < length; i++)
+        {
+            values[i] = (float)(random.NextDouble() * 2 - 1);
+        }
+
+        return values;
+    }
+}
