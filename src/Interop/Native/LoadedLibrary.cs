@@ -86,7 +86,7 @@ internal sealed class LoadedLibrary
             }
             catch (DllNotFoundException e)
             {
-                trace.Add($"{candidate}: {e.Message}");
+                trace.Add($"{candidate}: {LoaderMessage(e)}");
                 continue;
             }
             catch (BadImageFormatException e)
@@ -108,6 +108,16 @@ internal sealed class LoadedLibrary
         }
 
         return new LoadedLibrary(spec, 0, null, trace);
+    }
+
+    /// <summary>
+    /// The dynamic loader's own text (dlerror), which the runtime puts on the last line of its message
+    /// after a paragraph of generic advice.
+    /// </summary>
+    private static string LoaderMessage(DllNotFoundException e)
+    {
+        string[] lines = e.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return lines.Length > 1 ? lines[^1] : e.Message;
     }
 
     private static IEnumerable<string> CandidatesOf(NativeLibrarySpec spec, List<string> trace)
