@@ -1,13 +1,23 @@
+using BenchmarkDotNet.Running;
 using BlasLinear.Bench;
+using BlasLinear.Bench.Sweep;
 
 return args switch
 {
-    [] or ["demo"] => Demo.Run(Console.Out),
-    _ => Usage(),
+    ["demo"] => Demo.Run(Console.Out),
+    ["bdn", .. var rest] => RunBenchmarkDotNet(rest),
+    ["--help" or "-h" or "help"] => Help(),
+    _ => SweepCommand.Run(args),
 };
 
-static int Usage()
+static int RunBenchmarkDotNet(string[] args)
 {
-    Console.Error.WriteLine("usage: BlasLinear.Bench [demo]");
-    return 2;
+    BenchmarkSwitcher.FromAssembly(typeof(Demo).Assembly).Run(args);
+    return 0;
+}
+
+static int Help()
+{
+    Console.WriteLine(SweepCommandLine.Usage);
+    return 0;
 }

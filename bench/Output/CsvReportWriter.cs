@@ -1,0 +1,48 @@
+using System.Text;
+using BlasLinear.Bench.Sweep;
+
+namespace BlasLinear.Bench.Output;
+
+/// <summary>results.csv: one row per point, machine-readable numbers (invariant culture, full precision).</summary>
+internal static class CsvReportWriter
+{
+    public const string Header =
+        "backend,in_features,out_features,batch,layer,pass,flops_per_call,iterations_per_sample,pairs," +
+        "managed_gflops_median,managed_gflops_min,managed_gflops_max," +
+        "floor_gflops_median,floor_gflops_min,floor_gflops_max," +
+        "ratio_to_floor,managed_fraction_of_peak,floor_fraction_of_peak,peak_gflops";
+
+    public static void Write(SweepResult result, string path)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var text = new StringBuilder().AppendLine(Header);
+        foreach (PointResult r in result.Points)
+        {
+            string[] fields =
+            [
+                r.Backend,
+                Formats.Integer(r.Point.Shape.In),
+                Formats.Integer(r.Point.Shape.Out),
+                Formats.Integer(r.Point.Batch),
+                r.Point.LayerName,
+                r.Point.PassName,
+                Formats.Number(r.Point.Flops),
+                Formats.Integer(r.Iterations),
+                Formats.Integer(r.Pairs),
+                Formats.Number(r.Managed.Median),
+                Formats.Number(r.Managed.Min),
+                Formats.Number(r.Managed.Max),
+                Formats.Number(r.Floor.Median),
+                Formats.Number(r.Floor.Min),
+                Formats.Number(r.Floor.Max),
+                Formats.Number(r.Ratio),
+                Formats.Number(r.FractionOfPeak),
+                Formats.Number(r.FloorFractionOfPeak),
+                Formats.Number(r.PeakGflops),
+            ];
+            text.AppendJoin(',', fields).AppendLine();
+        }
+
+        File.WriteAllText(path, text.ToString());
+    }
+}

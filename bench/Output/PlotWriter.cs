@@ -1,0 +1,74 @@
+using BlasLinear.Bench.Sweep;
+using ScottPlot;
+
+namespace BlasLinear.Bench.Output;
+
+/// <summary>
+/// One PNG per backend, shape and layer form: GFLOP/s against batch size, the layer's passes as solid
+/// lines and the floor of each pass dashed in the same colour, with the peak for scale.
+/// </summary>
+internal static class PlotWriter
+{
+    private const int Width = 900;
+    private const int Height = 560;
+
+    public static IReadOnlyList<string> WriteAll(SweepResult result, string directory)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var files = new List<string>();
+        var groups = result.Points.GroupBy(r => (r.Backend, r.Point.Shape, r.Point.Layer));
+        foreach (var group in groups)
+        {
+            string name = $"{group.Key.Backend}-{group.Key.Shape.FileToken}-{(group.Key.Layer == LayerForm.Linear ? "linear" : "parameterlinear")}.png";
+            string path = Path.Combine(directory, name);
+            Write([.. group], result.Peak.Gflops, path);
+            files.Add(path);
+        }
+
+        return files;
+    }
+
+    private static void Write(IReadOnlyList<PointResult> points, double peak, string path)
+    {
+        PointResult first = points[0];
+        var plot = new Plot();
+        var palette = new ScottPlot.Palettes.Category10();
+        int colorIndex = 0;
+        var floorsDrawn = new HashSet<FloorOp>();
+        foreach (var pass in points.GroupBy(p => p.Point.Pass).OrderBy(g => g.Key))
+        {
+            PointResult[] ordered = [.. pass.OrderBy(p => p.Point.Batch)];
+            double[] xs = [.. ordered.Select(p => Math.Log2(p.Point.Batch))];
+            Color color = palette.GetColor(colorIndex++);
+
+            // The floor goes first, wide and faded, so where the layer matches it the solid line sits
+            // inside a dashed band instead of hiding it. forward and forward+bias share one floor.
+            if (floorsDrawn.Add(ordered[0].Point.FloorOp))
+            {
+                var floor = plot.Add.Scatter(xs, [.. ordered.Select(p => p.Floor.Median)], color.WithAlpha(0.45));
+                floor.LegendText = $"floor {(ordered[0].Point.Pass == Pass.Backward ? "backward" : "forward")} (cblas_sgemm)";
+                floor.LinePattern = LinePattern.Dashed;
+                floor.LineWidth = 5;
+                floor.MarkerSize = 0;
+            }
+
+            var managed = plot.Add.Scatter(xs, [.. ordered.Select(p => p.Managed.Median)], color);
+            managed.LegendText = $"{first.Point.LayerName} {ordered[0].Point.PassName}";
+            managed.LineWidth = 2;
+            managed.MarkerSize = 7;
+        }
+
+        var peakLine = plot.Add.HorizontalLine(peak, 1, Colors.Gray, LinePattern.Dotted);
+        peakLine.LegendText = $"peak {Formats.Gflops(peak)} GFLOP/s";
+
+        int[] batches = [.. points.Select(p => p.Point.Batch).Distinct().Order()];
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+            [.. batches.Select(b => Math.Log2(b))], [.. batches.Select(b => Formats.Integer(b))]);
+        plot.Axes.SetLimitsY(0, peak * 1.1);
+        plot.Title($"{first.Point.LayerName} {first.Point.Shape} on {first.Backend}");
+        plot.XLabel("batch size (log₂ scale)");
+        plot.YLabel("GFLOP/s (median)");
+        plot.ShowLegend(Alignment.UpperLeft);
+        plot.SavePng(path, Width, Height);
+    }
+}

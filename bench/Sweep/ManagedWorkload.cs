@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using BlasLinear.Interop;
+using BlasLinear.Layers;
+
+namespace BlasLinear.Bench.Sweep;
+
+/// <summary>
+/// The managed side of a point: a layer and its operands in buffers of the backend, so that the
+/// calls below are exactly what an application chaining layers makes, with no host round trip.
+/// </summary>
+internal sealed class ManagedWorkload : ITimedWorkload
+{
+    private readonly BlasBackend _backend;
+    private readonly LinearLayer _layer;
+    private readonly BlasBuffer _input;
+    private readonly BlasBuffer _output;
+    private readonly BlasBuffer? _gradInput;
+    private readonly int _batch;
+    private readonly bool _backward;
+
+    private ManagedWorkload(SweepPoint point, BlasBackend backend, ulong seed)
+    {
+        _backend = backend;
+        _batch = point.Batch;
+        _backward = point.Pass == Pass.Backward;
+        int m = point.Batch, k = point.Shape.In, n = point.Shape.Out;
+        bool bias = point.Pass == Pass.ForwardWithBias;
+        _layer = point.Layer == LayerForm.Linear
+            ? new Linear(k, n, bias, backend)
+            : new ParameterLinear(k, n, bias, backend);
+        try
+        {
+            // The floor fills X, then W, then dY from one stream; drawing in the same order gives the
+            // managed side the very same operands.
+            var data = new SeededData(seed);
+            _input = backend.Allocate(m, k);
+            _input.CopyFrom(data.Next((long)m * k));
+            _layer.Weight.CopyFrom(data.Next((long)n * k));
+            _output = backend.Allocate(m, n);
+            if (_backward)
+            {
+                _output.CopyFrom(data.Next((long)m * n));
+                _gradInput = backend.Allocate(m, k);
+            }
+
+            _layer.Bias?.CopyFrom(data.Next(n));
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public static ManagedWorkload Create(SweepPoint point, BlasBackend backend, ulong seed) => new(point, backend, seed);
+
+    public double Time(int iterations)
+    {
+        long start = Stopwatch.GetTimestamp();
+        if (_backward)
+        {
+            for (int i = 0; i < iterations; i++)
+            {
+                _layer.Backward(_input, _output, _gradInput, _batch);
+            }
+        }
+        else
+        {
+            for (int i = 0; i < iterations; i++)
+            {
+                _layer.Forward(_input, _output, _batch);
+            }
+        }
+
+        _backend.Synchronize();
+        return Stopwatch.GetElapsedTime(start).TotalSeconds;
+    }
+
+    public void Dispose()
+    {
+        _layer.Dispose();
+        _input?.Dispose();
+        _output?.Dispose();
+        _gradInput?.Dispose();
+    }
+}

@@ -1,0 +1,27 @@
+using BlasLinear.Interop;
+
+namespace BlasLinear.Bench.Sweep;
+
+/// <summary>One point's outcome: GFLOP/s of both sides over the interleaved samples.</summary>
+internal sealed record PointResult(string Backend, SweepPoint Point, int Iterations, int Pairs, Summary Managed, Summary Floor, double PeakGflops)
+{
+    /// <summary>Managed median over floor median: 1 means the layer costs nothing over raw BLAS.</summary>
+    public double Ratio => Managed.Median / Floor.Median;
+
+    public double FractionOfPeak => Managed.Median / PeakGflops;
+
+    public double FloorFractionOfPeak => Floor.Median / PeakGflops;
+}
+
+/// <summary>What a backend is, as the report shows it.</summary>
+internal sealed record BackendInfo(string Name, BackendDescription Description, int? OpenBlasThreads);
+
+/// <summary>Everything the writers need: the settings, the machine, the peak and every point.</summary>
+internal sealed record SweepResult(
+    SweepOptions Options,
+    DateTimeOffset Started,
+    TimeSpan Elapsed,
+    PeakMeasurement Peak,
+    IReadOnlyList<BackendInfo> Backends,
+    IReadOnlyList<string> Notes,
+    IReadOnlyList<PointResult> Points);

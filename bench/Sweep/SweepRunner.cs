@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using BlasLinear.Interop;
+
+namespace BlasLinear.Bench.Sweep;
+
+/// <summary>
+/// Runs the sweep in two steps: <see cref="Prepare"/> opens the backends, measures the peak and plans
+/// the points (so what was trimmed can be printed before the run), then <see cref="Run"/> measures.
+/// </summary>
+internal sealed class SweepRunner : IDisposable
+{
+    private readonly List<(BackendInfo Info, BlasBackend Backend)> _backends;
+    private readonly DateTimeOffset _started;
+    private readonly long _startTimestamp;
+
+    private SweepRunner(
+        SweepOptions options, List<(BackendInfo, BlasBackend)> backends, List<string> notes,
+        PeakMeasurement peak, SweepPlan plan, DateTimeOffset started, long startTimestamp)
+    {
+        Options = options;
+        _backends = backends;
+        Notes = notes;
+        Peak = peak;
+        Plan = plan;
+        _started = started;
+        _startTimestamp = startTimestamp;
+    }
+
+    public SweepOptions Options { get; }
+
+    public PeakMeasurement Peak { get; }
+
+    public SweepPlan Plan { get; }
+
+    /// <summary>Backends skipped and why, then the trimmed points.</summary>
+    public IReadOnlyList<string> Notes { get; }
+
+    public IReadOnlyList<BackendInfo> Backends => [.. _backends.Select(b => b.Info)];
+
+    public int TotalPoints => Plan.Points.Count * _backends.Count;
+
+    /// <exception cref="BackendUnavailableException">A backend asked for by name cannot be used here.</exception>
+    public static SweepRunner Prepare(SweepOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        DateTimeOffset started = DateTimeOffset.Now;
+        long startTimestamp = Stopwatch.GetTimestamp();
+        var notes = new List<string>();
+        List<(BackendInfo, BlasBackend)> backends = OpenBackends(options, notes);
+        try
+        {
+            var peak = PeakMeasurement.Measure(options.PeakSize, options.PeakRepetitions, options.Seed);
+            var plan = SweepPlan.Create(options, peak.Gflops);
+            notes.AddRange(plan.Trimmed);
+            return new SweepRunner(options, backends, notes, peak, plan, started, startTimestamp);
+        }
+        catch
+        {
+            foreach ((_, BlasBackend backend) in backends)
+            {
+                backend.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    public SweepResult Run(ISweepObserver observer)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        var timer = new InterleavedTimer(Options.Pairs, Options.MinSampleSeconds);
+        var results = new List<PointResult>(TotalPoints);
+        int index = 0;
+        foreach ((BackendInfo info, BlasBackend backend) in _backends)
+        {
+            foreach (SweepPoint point in Plan.Points)
+            {
+                observer.PointStarted(info.Name, point, index, TotalPoints);
+                PointResult result = Measure(timer, info.Name, backend, point);
+                results.Add(result);
+                observer.PointFinished(result, index, TotalPoints);
+                index++;
+            }
+        }
+
+        return new SweepResult(Options, _started, Stopwatch.GetElapsedTime(_startTimestamp), Peak, Backends, Notes, results);
+    }
+
+    public void Dispose()
+    {
+        foreach ((_, BlasBackend backend) in _backends)
+        {
+            backend.Dispose();
+        }
+    }
+
+    private PointResult Measure(InterleavedTimer timer, string backendName, BlasBackend backend, SweepPoint point)
+    {
+        using ManagedWorkload managed = ManagedWorkload.Create(point, backend, Options.Seed);
+        using FloorWorkload floor = FloorWorkload.Create(point, Options.Seed);
+        InterleavedSamples samples = timer.Measure(managed, floor);
+        double gflop = point.Flops * samples.Iterations / 1e9;
+        return new PointResult(
+            backendName, point, samples.Iterations, Options.Pairs,
+            Summary.Of([.. samples.FirstSeconds.Select(s => gflop / s)]),
+            Summary.Of([.. samples.SecondSeconds.Select(s => gflop / s)]),
+            Peak.Gflops);
+    }
+
+    private static List<(BackendInfo, BlasBackend)> OpenBackends(SweepOptions options, List<string> notes)
+    {
+        BackendPreference[] wanted = options.Backend switch
+        {
+            BackendChoice.Cpu => [BackendPreference.Cpu],
+            BackendChoice.Cuda => [BackendPreference.Cuda],
+            BackendChoice.All => [BackendPreference.Cpu, BackendPreference.Cuda],
+            _ => [BackendPreference.Auto],
+        };
+        var opened = new List<(BackendInfo, BlasBackend)>();
+        foreach (BackendPreference preference in wanted)
+        {
+            BlasBackend backend;
+            try
+            {
+                backend = BlasBackend.Create(preference);
+            }
+            catch (BackendUnavailableException e) when (options.Backend == BackendChoice.All)
+            {
+                notes.Add($"backend {preference}: skipped, not available here: {e.Message}");
+                continue;
+            }
+
+            int? threads = null;
+            if (backend is OpenBlasBackend openBlas)
+            {
+                if (options.Threads is int count)
+                {
+                    openBlas.SetThreadCount(count);
+                }
+
+                threads = openBlas.ThreadCount;
+            }
+
+            string name = backend.Kind switch
+            {
+                BackendKind.OpenBlas => "openblas",
+                BackendKind.Cuda => "cuda",
+                _ => backend.Kind.ToString(),
+            };
+            opened.Add((new BackendInfo(name, backend.Describe(), threads), backend));
+        }
+
+        if (opened.Count == 0)
+        {
+            throw new InvalidOperationException("No backend could be opened: " + string.Join("; ", notes));
+        }
+
+        if (opened.Any(b => b.Item1.Name != "openblas"))
+        {
+            notes.Add("the floor is OpenBLAS on the CPU; for a GPU backend the ratio compares it with the CPU's raw cblas_sgemm");
+        }
+
+        return opened;
+    }
+}
