@@ -6,6 +6,7 @@ return args switch
 {
     ["demo"] => Demo.Run(Console.Out),
     ["bdn", .. var rest] => RunBenchmarkDotNet(rest),
+    ["soak", .. var rest] => BlasLinear.Bench.Soak.SoakCommand.Run(rest),
     ["--help" or "-h" or "help"] => Help(),
     _ => SweepCommand.Run(args),
 };

@@ -1,3 +1,4 @@
+using BlasLinear.Reference;
 using BlasLinear.Interop;
 using BlasLinear.Layers;
 using BlasLinear.Tests.Support;

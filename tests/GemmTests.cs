@@ -1,3 +1,4 @@
+using BlasLinear.Reference;
 using BlasLinear.Interop;
 using BlasLinear.Tests.Support;
 using Xunit;
@@ -51,7 +52,7 @@ public class GemmTests
 
         backend.Gemm(transA, transB, m, n, k, 2, a, lda, b, ldb, -1, c, n);
 
-        (double[] expected, _) = Reference.Gemm(transA, transB, m, n, k, 2, a, lda, b, ldb, -1, c0, n);
+        (double[] expected, _) = Expected.Gemm(transA, transB, m, n, k, 2, a, lda, b, ldb, -1, c0, n);
         Assert.Equal(expected.Select(v => (float)v).ToArray(), c);
     }
 
@@ -133,7 +134,7 @@ public class GemmTests
                         }
                         else
                         {
-                            (double[] value, double[] g) = Reference.Gemm(transA, transB, m, n, k, 0.7f, a, lda, b, ldb, beta, before, ldc);
+                            (double[] value, double[] g) = Expected.Gemm(transA, transB, m, n, k, 0.7f, a, lda, b, ldb, beta, before, ldc);
                             Tolerance.AssertWithin($"m={m} n={n} k={k} β={beta}", k, c, m, n, ldc, value, g);
                         }
                     }
@@ -173,7 +174,7 @@ public class GemmTests
 
             backend.Gemm(Transpose.NoTrans, Transpose.NoTrans, size, size, size, 1, a, size, b, size, 0, c, size);
 
-            (double[] value, double[] g) = Reference.Gemm(Transpose.NoTrans, Transpose.NoTrans, size, size, size, 1, a, size, b, size, 0, c, size);
+            (double[] value, double[] g) = Expected.Gemm(Transpose.NoTrans, Transpose.NoTrans, size, size, size, 1, a, size, b, size, 0, c, size);
             Assert.All(c, v => Assert.True(float.IsFinite(v)));
             Tolerance.AssertWithin($"{size}³", size, c, size, size, size, value, g);
         }
@@ -271,8 +272,8 @@ public class GemmTests
 
                     // y = α·op(A)·x + β·y is the GEMM op(A)·X with X an xLength×1 column.
                     (double[] value, double[] g) = trans == Transpose.Trans
-                        ? Reference.Gemm(Transpose.Trans, Transpose.NoTrans, n, 1, m, -1.5f, a, lda, x, 1, beta, y0, 1)
-                        : Reference.Gemm(Transpose.NoTrans, Transpose.NoTrans, m, 1, n, -1.5f, a, lda, x, 1, beta, y0, 1);
+                        ? Expected.Gemm(Transpose.Trans, Transpose.NoTrans, n, 1, m, -1.5f, a, lda, x, 1, beta, y0, 1)
+                        : Expected.Gemm(Transpose.NoTrans, Transpose.NoTrans, m, 1, n, -1.5f, a, lda, x, 1, beta, y0, 1);
                     Tolerance.AssertWithin($"gemv {trans} {m}×{n} β={beta}", xLength, y, yLength, 1, 1, value, g);
                 }
             }
@@ -293,7 +294,7 @@ public class GemmTests
 
         backend.Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 
-        (double[] value, double[] g) = Reference.Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c0, ldc);
+        (double[] value, double[] g) = Expected.Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c0, ldc);
         string what = $"{transA}/{transB} m={m} n={n} k={k} α={alpha} β={beta}";
         Tolerance.AssertWithin(what, k, c, m, n, ldc, value, g);
         for (int r = 0; r < m - 1; r++)

@@ -1,3 +1,4 @@
+using BlasLinear.Reference;
 using BlasLinear.Interop;
 using BlasLinear.Layers;
 using BlasLinear.Tests.Support;
@@ -106,9 +107,11 @@ public class IsolatedTests
     /// </summary>
     [SkippableTheory]
     [MemberData(nameof(Backends.Names), MemberType = typeof(Backends))]
-    public void Eight_threads_mixing_forward_and_backward_match_a_single_thread_bitwise(string backendName)
+    public void Eight_threads_mixing_forward_and_backward_match_a_single_thread_bitwise(string backendName) =>
+        EightThreadsMixingForwardAndBackward(Backends.Get(backendName));
+
+    internal static void EightThreadsMixingForwardAndBackward(BlasBackend backend)
     {
-        BlasBackend backend = Backends.Get(backendName);
         const int threads = 8, callsPerThread = 300, inFeatures = 67, outFeatures = 33, inputs = 16;
         using LinearLayer linear = LayerFactory.Create(LayerFactory.Linear, inFeatures, outFeatures, true, backend, seed: 1);
         using LinearLayer parameter = LayerFactory.Create(LayerFactory.ParameterLinear, inFeatures, outFeatures, true, backend, seed: 2);
@@ -187,11 +190,11 @@ public class IsolatedTests
 
             int rows = stackedX.Count / inFeatures;
             bool outByIn = layers[l].Layout == WeightLayout.OutByIn;
-            var reference = Reference.LayerWeightGradient(outByIn, rows, inFeatures, outFeatures, stackedX.ToArray(), stackedDy.ToArray(), new float[inFeatures * outFeatures]);
+            var reference = Expected.LayerWeightGradient(outByIn, rows, inFeatures, outFeatures, stackedX.ToArray(), stackedDy.ToArray(), new float[inFeatures * outFeatures]);
             (int wRows, int wCols) = outByIn ? (outFeatures, inFeatures) : (inFeatures, outFeatures);
             Tolerance.AssertWithin($"{layers[l]} accumulated dW", rows, layers[l].WeightGrad.ToArray(), wRows, wCols, reference);
             Tolerance.AssertWithin($"{layers[l]} accumulated db", rows, layers[l].BiasGrad!.ToArray(), 1, outFeatures,
-                Reference.BiasGradient(rows, outFeatures, stackedDy.ToArray(), new float[outFeatures]));
+                Expected.BiasGradient(rows, outFeatures, stackedDy.ToArray(), new float[outFeatures]));
         }
     }
 

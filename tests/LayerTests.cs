@@ -1,3 +1,4 @@
+using BlasLinear.Reference;
 using BlasLinear.Interop;
 using BlasLinear.Layers;
 using BlasLinear.Tests.Support;
@@ -358,13 +359,13 @@ public class LayerTests
         var dx = new float[m * inFeatures];
         layer.Backward(x, dy, dx);
 
-        Tolerance.AssertWithin($"{what} Y", inFeatures, y, m, outFeatures, Reference.LayerForward(outByIn, m, inFeatures, outFeatures, x, w, b));
-        Tolerance.AssertWithin($"{what} dX", outFeatures, dx, m, inFeatures, Reference.LayerInputGradient(outByIn, m, inFeatures, outFeatures, dy, w));
+        Tolerance.AssertWithin($"{what} Y", inFeatures, y, m, outFeatures, Expected.LayerForward(outByIn, m, inFeatures, outFeatures, x, w, b));
+        Tolerance.AssertWithin($"{what} dX", outFeatures, dx, m, inFeatures, Expected.LayerInputGradient(outByIn, m, inFeatures, outFeatures, dy, w));
         (int wRows, int wCols) = outByIn ? (outFeatures, inFeatures) : (inFeatures, outFeatures);
-        Tolerance.AssertWithin($"{what} dW", m, layer.WeightGrad.ToArray(), wRows, wCols, Reference.LayerWeightGradient(outByIn, m, inFeatures, outFeatures, x, dy, dw0));
+        Tolerance.AssertWithin($"{what} dW", m, layer.WeightGrad.ToArray(), wRows, wCols, Expected.LayerWeightGradient(outByIn, m, inFeatures, outFeatures, x, dy, dw0));
         if (layer.HasBias)
         {
-            Tolerance.AssertWithin($"{what} db", m, layer.BiasGrad!.ToArray(), 1, outFeatures, Reference.BiasGradient(m, outFeatures, dy, db0));
+            Tolerance.AssertWithin($"{what} db", m, layer.BiasGrad!.ToArray(), 1, outFeatures, Expected.BiasGradient(m, outFeatures, dy, db0));
         }
     }
 }

@@ -40,6 +40,12 @@ public abstract class BlasBackend : IDisposable
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     /// <summary>
+    /// True when host data must be copied into the backend's memory to be computed on (a device), so
+    /// that <see cref="Stage"/> uses the caller's staging buffers; false when host spans are used in place.
+    /// </summary>
+    public bool StagesHostData => !HostSpansAreBackendMemory;
+
+    /// <summary>
     /// Creates a backend. <see cref="BackendPreference.Auto"/> takes CUDA when a device answers and
     /// OpenBLAS otherwise, and the description of what it took says why.
     /// </summary>

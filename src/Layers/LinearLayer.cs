@@ -14,8 +14,14 @@ namespace BlasLinear.Layers;
 /// live in buffers of the layer's backend (aligned host memory for OpenBLAS) and are freed by
 /// <see cref="Dispose()"/>, or by their handles' finalizers if the layer is forgotten.</para>
 /// <para>Gradients accumulate across <see cref="Backward(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/>
-/// calls like PyTorch's <c>.grad</c> until <see cref="ZeroGrad"/>. Concurrent calls on one layer are
-/// safe: host-span calls are serialized per layer, and gradient accumulation is atomic per call.</para>
+/// calls like PyTorch's <c>.grad</c> until <see cref="ZeroGrad"/>.</para>
+/// <para>Thread safety: <c>Forward</c> and <c>Backward</c> may be called on one layer from many threads at
+/// once. On a device backend, host-span calls on one layer take turns (they share the layer's staging
+/// buffers). Each <c>Backward</c> adds its contribution to the gradients atomically, so concurrent backward
+/// calls leave the sum of all their contributions, equal to a sequential run up to the order of float32
+/// additions; <c>ZeroGrad</c> is atomic with respect to them. Changing the parameters (<c>Weight.CopyFrom</c>,
+/// <see cref="ResetParameters(int?)"/>) while calls on the same layer are running is a data race the layer
+/// does not detect: finish the calls first, as with any optimizer step.</para>
 /// </remarks>
 public abstract class LinearLayer : IDisposable
 {
@@ -126,6 +132,13 @@ public abstract class LinearLayer : IDisposable
             return;
         }
 
+        if (!Backend.StagesHostData)
+        {
+            // Host spans are used in place: nothing of the layer's is shared, so no lock.
+            ForwardCore(m, input, output);
+            return;
+        }
+
         lock (_stagingLock)
         {
             ReadOnlyBlasSpan x = Backend.Stage(input, ref _stagedInput);
@@ -192,6 +205,17 @@ public abstract class LinearLayer : IDisposable
 
         if (m == 0)
         {
+            return;
+        }
+
+        if (!Backend.StagesHostData)
+        {
+            if (wantsInputGrad)
+            {
+                LinearGemm.InputGradient(Backend, Layout, m, OutFeatures, InFeatures, gradOutput, _weight, gradInput);
+            }
+
+            AccumulateParameterGradients(m, input, gradOutput);
             return;
         }
 

@@ -6,6 +6,8 @@ return args switch
 {
     ["bad-input"] => RunBadInputTable(),
     ["describe"] => Describe(),
+    ["wide", string threads] => Scenarios.Wide(int.Parse(threads, System.Globalization.CultureInfo.InvariantCulture)),
+    ["sweep"] => Scenarios.Sweep(),
     ["gpu-check", string folder] => GpuCheck.Run(folder, quick: false),
     ["gpu-check", string folder, "--quick"] => GpuCheck.Run(folder, quick: true),
     _ => Usage(),
@@ -42,6 +44,6 @@ static int Describe()
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: BlasLinear.Tests.Probe bad-input | describe | gpu-check OUTPUT_FOLDER [--quick]");
+    Console.Error.WriteLine("usage: BlasLinear.Tests.Probe bad-input | describe | wide THREADS | sweep | gpu-check OUTPUT_FOLDER [--quick]");
     return 2;
 }

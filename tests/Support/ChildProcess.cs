@@ -10,8 +10,12 @@ internal static class ChildProcess
         public override string ToString() => $"exit {ExitCode}\n--- stdout\n{StandardOutput}\n--- stderr\n{StandardError}";
     }
 
-    public static Result RunProbe(string scenario, IReadOnlyDictionary<string, string?>? environment = null, TimeSpan? timeout = null)
+    public static Result RunProbe(string scenario, IReadOnlyDictionary<string, string?>? environment = null, TimeSpan? timeout = null) =>
+        RunProbe([scenario], environment, timeout);
+
+    public static Result RunProbe(string[] arguments, IReadOnlyDictionary<string, string?>? environment = null, TimeSpan? timeout = null)
     {
+        string scenario = string.Join(' ', arguments);
         string probe = Path.Combine(AppContext.BaseDirectory, "BlasLinear.Tests.Probe.dll");
         // The dotnet CLI exports its own path to the processes it starts; fall back to PATH.
         string host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } path ? path : "dotnet";
@@ -22,7 +26,10 @@ internal static class ChildProcess
             UseShellExecute = false,
         };
         start.ArgumentList.Add(probe);
-        start.ArgumentList.Add(scenario);
+        foreach (string argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
         foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
         {
             if (value is null)

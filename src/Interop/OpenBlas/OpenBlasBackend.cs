@@ -10,15 +10,12 @@ namespace BlasLinear.Interop;
 /// 64-byte-aligned host memory.
 /// </summary>
 /// <remarks>
-/// OpenBLAS keeps its threads, buffers and settings per process, and Debian's 0.3.21 is not safe when
-/// multithreaded GEMMs run concurrently (calls with different transpose flags race, and many callers at
-/// once exhaust its buffer table, after which it prints to stdout and aborts). Every call into it is
-/// therefore made under one process-wide lock: concurrent callers are safe and queue, and each call
-/// still uses all of OpenBLAS's threads.
+/// OpenBLAS keeps its threads, buffers and settings per process, and Debian's 0.3.21 is not safe for
+/// every concurrent use; every call into it passes a process-wide gate (see <see cref="OpenBlasGate"/>):
+/// one call at a time while it is multithreaded, up to one single-threaded call per core otherwise.
 /// </remarks>
 public sealed class OpenBlasBackend : BlasBackend
 {
-    private static readonly Lock s_gate = new();
     private readonly string _selection;
 
     private OpenBlasBackend(string selection)
@@ -36,13 +33,14 @@ public sealed class OpenBlasBackend : BlasBackend
         get
         {
             ThrowIfDisposed();
-            return openblas_get_num_threads();
+            return OpenBlasGate.Threads;
         }
     }
 
     /// <summary>
     /// Sets the number of threads OpenBLAS uses for one call. This is process-wide: it changes every
-    /// OpenBLAS backend. <c>OPENBLAS_NUM_THREADS</c> has effect only when set before the process starts;
+    /// OpenBLAS backend, and it waits until no call is inside OpenBLAS. With one thread, up to one call per
+    /// core runs at once; with more, one call at a time. <c>OPENBLAS_NUM_THREADS</c> has effect only when set before the process starts;
     /// this is the way to change it afterwards.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is less than 1.</exception>
@@ -51,10 +49,7 @@ public sealed class OpenBlasBackend : BlasBackend
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         ThrowIfDisposed();
-        lock (s_gate)
-        {
-            openblas_set_num_threads(count);
-        }
+        OpenBlasGate.SetThreads(count);
     }
 
     /// <inheritdoc/>
@@ -73,7 +68,9 @@ public sealed class OpenBlasBackend : BlasBackend
             new("threads", openblas_get_num_threads().ToString(System.Globalization.CultureInfo.InvariantCulture)),
             new("processors", openblas_get_num_procs().ToString(System.Globalization.CultureInfo.InvariantCulture)),
             new("parallel", parallel switch { 0 => "sequential", 1 => "pthreads", 2 => "OpenMP", _ => parallel.ToString(System.Globalization.CultureInfo.InvariantCulture) }),
-            new("concurrency", "calls into OpenBLAS are serialized by one process-wide lock"),
+            new("concurrency", OpenBlasGate.Threads > 1
+                ? "one call inside OpenBLAS at a time (it is multithreaded); concurrent callers queue"
+                : $"up to {OpenBlasGate.Width} single-threaded calls inside OpenBLAS at once (one per core)"),
             new("selection", _selection),
             new("load trace", string.Join("; ", library.Trace)),
         ]);
@@ -103,7 +100,7 @@ public sealed class OpenBlasBackend : BlasBackend
         Transpose transA, Transpose transB, int m, int n, int k,
         float alpha, Operand a, int lda, Operand b, int ldb, float beta, Operand c, int ldc)
     {
-        lock (s_gate)
+        using (OpenBlasGate.Enter())
         {
             cblas_sgemm(CblasOrder.RowMajor, ToCblas(transA), ToCblas(transB), m, n, k,
                 alpha, a.Pointer, lda, b.Pointer, ldb, beta, c.Pointer, ldc);
@@ -119,7 +116,7 @@ public sealed class OpenBlasBackend : BlasBackend
             ScaleCore(y, 1, trans == Transpose.Trans ? n : m, 0, 0);
         }
 
-        lock (s_gate)
+        using (OpenBlasGate.Enter())
         {
             cblas_sgemv(CblasOrder.RowMajor, ToCblas(trans), m, n, alpha, a.Pointer, lda, x.Pointer, 1, beta, y.Pointer, 1);
         }

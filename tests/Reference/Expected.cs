@@ -1,12 +1,12 @@
 using BlasLinear.Interop;
 
-namespace BlasLinear.Tests.Support;
+namespace BlasLinear.Reference;
 
 /// <summary>
 /// Float64 reference results, each with the quantity G the tolerance needs (the same sum with absolute
 /// values), computed from exactly the float32 inputs the code under test saw.
 /// </summary>
-internal static class Reference
+public static class Expected
 {
     /// <summary>
     /// Row-major C = α·op(A)·op(B) + β·C₀ in float64; β = 0 ignores C₀ (which may hold NaN).

@@ -1,7 +1,7 @@
-namespace BlasLinear.Tests.Support;
+namespace BlasLinear.Reference;
 
 /// <summary>Seeded test data, so that every failure reproduces.</summary>
-internal static class TestData
+public static class TestData
 {
     public static float[] Uniform(int length, int seed, float low = -1, float high = 1)
     {
