@@ -28,7 +28,7 @@ internal static class MarkdownReportWriter
             md.AppendLine(Invariant, $"- OpenBLAS mapped in this process (the floor and the backend share it): {string.Join(", ", mapped.Select(m => $"`{m}`"))}");
         }
 
-        md.AppendLine(Invariant, $"- peak: **{Formats.Gflops(result.Peak.Gflops)} GFLOP/s**, the best of {result.Options.PeakRepetitions} runs of the floor's square `cblas_sgemm` with n = {result.Peak.Size} (median {Formats.Gflops(result.Peak.Samples.Median)}, min {Formats.Gflops(result.Peak.Samples.Min)})");
+        md.AppendLine(Invariant, $"- peak: **{Formats.Gflops(result.Peak.Gflops)} GFLOP/s**, the best of {result.Peak.Samples.Count} runs of the floor's square `cblas_sgemm` with n = {result.Peak.Size}, half at the start of the run and half at the end (median {Formats.Gflops(result.Peak.Summary.Median)}, min {Formats.Gflops(result.Peak.Summary.Min)})");
         md.AppendLine();
 
         foreach (BackendInfo backend in result.Backends)
@@ -65,7 +65,8 @@ internal static class MarkdownReportWriter
             - **ratio** = managed median / floor median. 1.00 means the layer adds nothing over raw BLAS; below 1 is
               overhead (validation, locking, P/Invoke, and for `forward+bias` the bias broadcast, since its floor is
               the bias-free forward). Small batches show overhead most, because each call does little work.
-            - **of peak** = managed median / the peak above. Small batches are memory-bound (the weight is read once
+            - **of peak** = managed median / the peak above (above 100 % means the machine was busier while the
+              peak was measured). Small batches are memory-bound (the weight is read once
               per call) and cannot approach peak; look at the ratio there.
             - The floor and the backend run in one process on one OpenBLAS with the same thread count.
             """).AppendLine();

@@ -64,7 +64,8 @@ internal static class PlotWriter
         int[] batches = [.. points.Select(p => p.Point.Batch).Distinct().Order()];
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
             [.. batches.Select(b => Math.Log2(b))], [.. batches.Select(b => Formats.Integer(b))]);
-        plot.Axes.SetLimitsY(0, peak * 1.1);
+        double top = Math.Max(peak, points.Max(p => Math.Max(p.Managed.Median, p.Floor.Median)));
+        plot.Axes.SetLimitsY(0, top * 1.1);
         plot.Title($"{first.Point.LayerName} {first.Point.Shape} on {first.Backend}");
         plot.XLabel("batch size (log₂ scale)");
         plot.YLabel("GFLOP/s (median)");

@@ -1,24 +1,40 @@
 namespace BlasLinear.Bench.Sweep;
 
 /// <summary>The machine's peak for this run: the best GFLOP/s of the floor's large square GEMM.</summary>
-internal sealed record PeakMeasurement(int Size, double Gflops, Summary Samples)
+internal sealed record PeakMeasurement(int Size, IReadOnlyList<double> Samples)
 {
+    // Two untimed runs: the first pays for page faults and thread start-up, the second lets the clock ramp.
+    private const int WarmupRuns = 2;
+
     /// <summary>
     /// The best, not the median: peak is what the hardware and OpenBLAS can reach, and every
     /// disturbance only lowers a sample.
     /// </summary>
+    public double Gflops => Samples.Max();
+
+    public Summary Summary => Summary.Of(Samples);
+
     public static PeakMeasurement Measure(int size, int repetitions, ulong seed)
     {
         using FloorContext square = FloorContext.Create(FloorOp.Square, size, size, size, seed);
         double flops = FloorContext.Flops(FloorOp.Square, size, size, size);
-        square.Run(1);
+        square.Run(WarmupRuns);
         var gflops = new double[repetitions];
         for (int i = 0; i < repetitions; i++)
         {
             gflops[i] = flops / square.Time(1) / 1e9;
         }
 
-        Summary summary = Summary.Of(gflops);
-        return new PeakMeasurement(size, summary.Max, summary);
+        return new PeakMeasurement(size, gflops);
+    }
+
+    /// <summary>
+    /// Both measurements' samples. The sweep measures at its start and again at its end, so a machine
+    /// that was busy for a moment does not leave every point above a peak measured too low.
+    /// </summary>
+    public PeakMeasurement Combine(PeakMeasurement later)
+    {
+        ArgumentNullException.ThrowIfNull(later);
+        return this with { Samples = [.. Samples, .. later.Samples] };
     }
 }

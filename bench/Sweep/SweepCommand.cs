@@ -49,7 +49,7 @@ internal static class SweepCommand
             console.WriteLine($"backend {backend.Name}: {backend.Description["core"] ?? backend.Description["backend"]}{threads}");
         }
 
-        console.WriteLine($"peak: {Formats.Gflops(runner.Peak.Gflops)} GFLOP/s");
+        console.WriteLine($"peak: {Formats.Gflops(runner.Peak.Gflops)} GFLOP/s (measured again at the end; the report takes the best)");
         foreach (string note in runner.Notes)
         {
             console.WriteLine($"left out: {note}");

@@ -76,7 +76,7 @@ internal sealed record SweepOptions
             Pairs = 5,
             MinSampleSeconds = 0.025,
             PeakSize = 2048,
-            PeakRepetitions = 3,
+            PeakRepetitions = 5,
             PointTimeBudgetSeconds = 5,
             PresetNotes =
             [

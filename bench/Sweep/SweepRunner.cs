@@ -83,7 +83,9 @@ internal sealed class SweepRunner : IDisposable
             }
         }
 
-        return new SweepResult(Options, _started, Stopwatch.GetElapsedTime(_startTimestamp), Peak, Backends, Notes, results);
+        PeakMeasurement peak = Peak.Combine(PeakMeasurement.Measure(Options.PeakSize, Options.PeakRepetitions, Options.Seed));
+        List<PointResult> final = [.. results.Select(r => r with { PeakGflops = peak.Gflops })];
+        return new SweepResult(Options, _started, Stopwatch.GetElapsedTime(_startTimestamp), peak, Backends, Notes, final);
     }
 
     public void Dispose()
