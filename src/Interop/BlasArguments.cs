@@ -37,11 +37,11 @@ internal static class BlasArguments
     }
 
     /// <summary>Checks a vector holds at least <paramref name="expected"/> elements.</summary>
-    public static void CheckVector(string vector, long expected, string why, long length, string paramName)
+    public static void CheckVector(string vector, long expected, long length, string paramName)
     {
         if (length < expected)
         {
-            ThrowVectorLength(vector, expected, why, length, paramName);
+            ThrowVectorLength(vector, expected, length, paramName);
         }
     }
 
@@ -67,8 +67,8 @@ internal static class BlasArguments
             $"{matrix} needs {needed} elements for {rows}×{cols} with {ldName}={ld}; got {length}.", paramName);
 
     [DoesNotReturn]
-    private static void ThrowVectorLength(string vector, long expected, string why, long length, string paramName) =>
-        throw new ArgumentException($"{vector} needs {expected} elements ({why}); got {length}.", paramName);
+    private static void ThrowVectorLength(string vector, long expected, long length, string paramName) =>
+        throw new ArgumentException($"{vector} needs {expected} elements; got {length}.", paramName);
 
     [DoesNotReturn]
     public static void ThrowOverlap(string output, string input, string paramName) =>

@@ -160,8 +160,8 @@ public abstract class BlasBackend : IDisposable
         bool t = trans == Transpose.Trans;
         BlasArguments.CheckMatrix("A", Transpose.NoTrans, m, nameof(m), n, nameof(n), lda, nameof(lda), a.Length, nameof(a));
         int xLength = t ? m : n, yLength = t ? n : m;
-        BlasArguments.CheckVector("x", xLength, $"{trans} of {m}×{n}", x.Length, nameof(x));
-        BlasArguments.CheckVector("y", yLength, $"{trans} of {m}×{n}", y.Length, nameof(y));
+        BlasArguments.CheckVector("x", xLength, x.Length, nameof(x));
+        BlasArguments.CheckVector("y", yLength, y.Length, nameof(y));
         CheckOwner(a.Buffer, nameof(a));
         CheckOwner(x.Buffer, nameof(x));
         CheckOwner(y.Buffer, nameof(y));
@@ -201,7 +201,7 @@ public abstract class BlasBackend : IDisposable
         ThrowIfDisposed();
         BlasArguments.CheckDimension(rows, nameof(rows));
         BlasArguments.CheckDimension(cols, nameof(cols));
-        BlasArguments.CheckVector(nameof(row), cols, $"cols={cols}", row.Length, nameof(row));
+        BlasArguments.CheckVector(nameof(row), cols, row.Length, nameof(row));
         BlasArguments.CheckMatrix(nameof(destination), Transpose.NoTrans, rows, nameof(rows), cols, nameof(cols), Math.Max(1, cols), nameof(cols), destination.Length, nameof(destination));
         CheckOwner(row.Buffer, nameof(row));
         CheckOwner(destination.Buffer, nameof(destination));
@@ -230,7 +230,7 @@ public abstract class BlasBackend : IDisposable
         BlasArguments.CheckDimension(rows, nameof(rows));
         BlasArguments.CheckDimension(cols, nameof(cols));
         BlasArguments.CheckMatrix(nameof(source), Transpose.NoTrans, rows, nameof(rows), cols, nameof(cols), Math.Max(1, cols), nameof(cols), source.Length, nameof(source));
-        BlasArguments.CheckVector(nameof(destination), cols, $"cols={cols}", destination.Length, nameof(destination));
+        BlasArguments.CheckVector(nameof(destination), cols, destination.Length, nameof(destination));
         CheckOwner(source.Buffer, nameof(source));
         CheckOwner(destination.Buffer, nameof(destination));
         if (rows == 0 || cols == 0)
