@@ -1,6 +1,6 @@
-using BlasLinear.Reference;
 using BlasLinear.Interop;
 using BlasLinear.Layers;
+using BlasLinear.Reference;
 using BlasLinear.Tests.Support;
 using Xunit;
 

@@ -1,5 +1,5 @@
-using BlasLinear.Reference;
 using BlasLinear.Interop;
+using BlasLinear.Reference;
 using BlasLinear.Tests.Support;
 using Xunit;
 

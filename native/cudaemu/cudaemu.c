@@ -1183,7 +1183,20 @@ static void scale_matrix(float *C, int m, int n, int ldc, float beta)
     }
 }
 
+/* Kernels run one at a time, as on one stream of a device. This also keeps concurrent callers away
+ * from OpenBLAS 0.3.21, which is not safe for concurrent multithreaded GEMMs. */
+static pthread_mutex_t g_compute = PTHREAD_MUTEX_INITIALIZER;
+
+static void run_gemm_unlocked(const gemm_job *j);
+
 static void run_gemm(const gemm_job *j)
+{
+    pthread_mutex_lock(&g_compute);
+    run_gemm_unlocked(j);
+    pthread_mutex_unlock(&g_compute);
+}
+
+static void run_gemm_unlocked(const gemm_job *j)
 {
     /* BLAS semantics: with k == 0 or alpha == 0 the product is zero and A, B are not referenced. */
     if (j->k == 0 || j->alpha == 0.0f) {
@@ -1302,12 +1315,14 @@ BLEMU_API cublasStatus_t cublasSgemv_v2(cublasHandle_t handle, int trans, int m,
     unlock();
 
     size_t step = (size_t)(incy < 0 ? -(long long)incy : incy);
+    pthread_mutex_lock(&g_compute);
     if (b == 0.0f || a == 0.0f)
         for (int i = 0; i < leny; i++)
             y[(size_t)i * step] = b == 0.0f ? 0.0f : y[(size_t)i * step] * b;
     if (a != 0.0f) /* with beta == 0, y now holds zeros, so whatever OpenBLAS does with it is safe */
         cblas_sgemv(CblasColMajor, trans == 0 ? CblasNoTrans : CblasTrans, m, n, a, A, lda, x, incx,
                     b, y, incy);
+    pthread_mutex_unlock(&g_compute);
     return CUBLAS_STATUS_SUCCESS;
 }
 

@@ -1,6 +1,6 @@
 using BlasLinear.Interop;
-using Xunit;
 using BlasLinear.Layers;
+using Xunit;
 
 namespace BlasLinear.Tests.Support;
 
