@@ -38,6 +38,11 @@ public sealed class CudaEmulatorTests : IDisposable
         layer.Backward(x, dy, dx);
         _ = layer.WeightGrad.ToArray();
         Assert.All(y, v => Assert.True(float.IsFinite(v)));
+        // k = 0 scales C by β: cublasSscal_v2 for β ∉ {0, 1}, a memset for β = 0.
+        float[] c = TestData.Uniform(12, 5);
+        backend.Gemm(Transpose.NoTrans, Transpose.NoTrans, 3, 4, 0, 1f, Array.Empty<float>(), 1, Array.Empty<float>(), 4, 1.3f, c, 4);
+        backend.Gemm(Transpose.NoTrans, Transpose.NoTrans, 3, 4, 0, 1f, Array.Empty<float>(), 1, Array.Empty<float>(), 4, 0f, c, 4);
+        Assert.All(c, v => Assert.Equal(0f, v));
     }
 
     [SkippableTheory]
@@ -70,6 +75,7 @@ public sealed class CudaEmulatorTests : IDisposable
     [SkippableTheory]
     [InlineData("cublasSgemm_v2", CublasInternalError, typeof(CublasException), "CUBLAS_STATUS_INTERNAL_ERROR")]
     [InlineData("cublasSgemv_v2", CublasInternalError, typeof(CublasException), "CUBLAS_STATUS_INTERNAL_ERROR")]
+    [InlineData("cublasSscal_v2", CublasInternalError, typeof(CublasException), "CUBLAS_STATUS_INTERNAL_ERROR")]
     [InlineData("cudaMemcpyAsync", CudaInvalidValue, typeof(CudaException), "cudaErrorInvalidValue")]
     [InlineData("cudaMemsetAsync", CudaInvalidValue, typeof(CudaException), "cudaErrorInvalidValue")]
     [InlineData("cudaStreamSynchronize", CudaInvalidValue, typeof(CudaException), "cudaErrorInvalidValue")]
@@ -102,6 +108,33 @@ public sealed class CudaEmulatorTests : IDisposable
         }
 
         Assert.True(failures > 0, $"the workload never called {function}");
+    }
+
+    [SkippableFact]
+    public void A_thread_whose_cuBLAS_handle_cannot_be_made_gets_a_typed_error_and_can_retry()
+    {
+        using BlasBackend backend = CudaBackend.Create();
+        long handles = Emulator.blemu_live_handles();
+        Exception? first = null, retry = null;
+        long handlesAfterFailure = -1;
+
+        // A fresh thread, so that the workload has to make a handle; failures are carried out of it.
+        var thread = new Thread(() =>
+        {
+            Emulator.blemu_fail_nth_call("cublasCreate_v2", 1, CublasInternalError);
+            first = Record.Exception(() => Workload(backend, LayerFactory.Linear));
+            Emulator.blemu_fail_nth_call("cublasCreate_v2", 0, 0);
+            handlesAfterFailure = Emulator.blemu_live_handles();
+            retry = Record.Exception(() => Workload(backend, LayerFactory.Linear));
+        });
+        thread.Start();
+        thread.Join();
+
+        var e = Assert.IsType<CublasException>(first);
+        Assert.Equal("CUBLAS_STATUS_INTERNAL_ERROR", e.StatusName);
+        Assert.Equal(handles, handlesAfterFailure);
+        Assert.Null(retry);
+        Assert.Equal(handles + 1, Emulator.blemu_live_handles());
     }
 
     [SkippableFact]
@@ -209,9 +242,17 @@ public sealed class CudaEmulatorTests : IDisposable
     {
         long handles = Emulator.blemu_live_handles(), streams = Emulator.blemu_live_streams(), live = Emulator.LiveAllocations;
         var backend = CudaBackend.Create();
-        Thread[] threads = Enumerable.Range(0, 4).Select(_ => new Thread(() => Workload(backend, LayerFactory.Linear))).ToArray();
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+        Thread[] threads = Enumerable.Range(0, 4).Select(_ => new Thread(() =>
+        {
+            if (Record.Exception(() => Workload(backend, LayerFactory.Linear)) is Exception e)
+            {
+                failures.Enqueue(e);
+            }
+        })).ToArray();
         Array.ForEach(threads, t => t.Start());
         Array.ForEach(threads, t => t.Join());
+        Assert.Empty(failures);
         Assert.Equal(handles + 4, Emulator.blemu_live_handles());
 
         backend.Dispose();

@@ -139,6 +139,19 @@ public class IsolatedTests
         var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
         var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
         {
+            try
+            {
+                Work(t);
+            }
+            catch (Exception e)
+            {
+                // An exception escaping a thread would end the test process; report it instead.
+                failures.Enqueue($"thread {t}: {e}");
+            }
+        })).ToList();
+
+        void Work(int t)
+        {
             var y = new float[inputs * outFeatures];
             var dx = new float[inputs * inFeatures];
             for (int call = 0; call < callsPerThread; call++)
@@ -165,7 +178,8 @@ public class IsolatedTests
                     }
                 }
             }
-        })).ToList();
+        }
+
         workers.ForEach(w => w.Start());
         foreach (Thread worker in workers)
         {

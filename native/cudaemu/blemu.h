@@ -69,6 +69,8 @@ BLEMU_API cublasStatus_t cublasSgemm_v2(cublasHandle_t handle, int transa, int t
 BLEMU_API cublasStatus_t cublasSgemv_v2(cublasHandle_t handle, int trans, int m, int n,
                                         const float *alpha, const float *A, int lda, const float *x,
                                         int incx, const float *beta, float *y, int incy);
+BLEMU_API cublasStatus_t cublasSscal_v2(cublasHandle_t handle, int n, const float *alpha, float *x,
+                                        int incx);
 BLEMU_API cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t handle, int transa, int transb,
                                                    int m, int n, int k, const float *alpha,
                                                    const float *A, int lda, long long strideA,

@@ -1326,6 +1326,35 @@ BLEMU_API cublasStatus_t cublasSgemv_v2(cublasHandle_t handle, int trans, int m,
     return CUBLAS_STATUS_SUCCESS;
 }
 
+/* BLAS semantics: n <= 0 or incx <= 0 returns at once and touches nothing. */
+BLEMU_API cublasStatus_t cublasSscal_v2(cublasHandle_t handle, int n, const float *alpha, float *x,
+                                        int incx)
+{
+    cublasStatus_t st = CUBLAS_STATUS_SUCCESS;
+    lock();
+    if (cb_begin(__func__, &st))
+        return cb_end(st);
+    handle_obj *h = get_handle(__func__, handle, &st);
+    if (!h)
+        return cb_end(st);
+    if (!alpha)
+        return cb_end(cb_invalid());
+    if (n <= 0 || incx <= 0)
+        return cb_end(CUBLAS_STATUS_SUCCESS);
+    if (!handle_stream_ok(__func__, h))
+        return cb_end(CUBLAS_STATUS_EXECUTION_FAILED);
+    if (!check_device_range(__func__, "operand x", x, float_bytes(vector_floats(n, incx))))
+        return cb_end(kernel_fault());
+    float a = *alpha;
+    unlock();
+
+    pthread_mutex_lock(&g_compute);
+    for (int i = 0; i < n; i++)
+        x[(size_t)i * (size_t)incx] *= a;
+    pthread_mutex_unlock(&g_compute);
+    return CUBLAS_STATUS_SUCCESS;
+}
+
 /* ---------------------------------------------------------------------------------------------- */
 /* Control API                                                                                    */
 /* ---------------------------------------------------------------------------------------------- */
@@ -1398,7 +1427,8 @@ static const char *const k_injectable[] = {
     "cudaStreamSynchronize", "cudaStreamDestroy", "cudaDeviceSynchronize", "cudaGetLastError",
     "cudaMemGetInfo", "cudaRuntimeGetVersion", "cudaDriverGetVersion", "cublasCreate_v2",
     "cublasDestroy_v2", "cublasSetStream_v2", "cublasSetMathMode", "cublasGetMathMode",
-    "cublasGetVersion_v2", "cublasSgemm_v2", "cublasSgemv_v2", "cublasSgemmStridedBatched",
+    "cublasGetVersion_v2", "cublasSgemm_v2", "cublasSgemv_v2", "cublasSscal_v2",
+    "cublasSgemmStridedBatched",
 };
 
 BLEMU_API void blemu_fail_nth_call(const char *function, int n, int status)

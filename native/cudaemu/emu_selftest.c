@@ -391,6 +391,32 @@ static void test_gemv(void)
     section("sgemv (N, T, beta=0 over NaN, strided and negative increments, checks)", f0);
 }
 
+static void test_sscal(void)
+{
+    int f0 = g_failures;
+    cublasHandle_t h = NULL;
+    CHECK_EQ(cublasCreate_v2(&h), 0);
+    const float x[5] = {1, 2, 3, 4, 5};
+    const float two = 2;
+    float *dX = dev_upload(x, 5);
+    CHECK_EQ(cublasSscal_v2(h, 3, &two, dX, 2), 0);
+    float got[5];
+    dev_download(got, dX, 5);
+    check_floats("sscal stride 2", got, (const float[]){2, 2, 6, 4, 10}, 5);
+    CHECK_EQ(cublasSscal_v2(h, 0, &two, dX, 1), 0);
+    CHECK_EQ(cublasSscal_v2(h, 5, &two, dX, -1), 0);
+    dev_download(got, dX, 5);
+    check_floats("sscal quick returns", got, (const float[]){2, 2, 6, 4, 10}, 5);
+    CHECK_INVALID(cublasSscal_v2(h, 5, NULL, dX, 1), 7);
+    CHECK_VIOLATION(cublasSscal_v2(h, 6, &two, dX, 1), 13, "operand x");
+    blemu_reset();
+    CHECK_VIOLATION(cublasSscal_v2(h, 2, &two, (float *)x, 1), 13, "operand x");
+    blemu_reset();
+    CHECK_EQ(cudaFree(dX), 0);
+    CHECK_EQ(cublasDestroy_v2(h), 0);
+    section("sscal (strides, quick returns, range check)", f0);
+}
+
 static void test_batched(void)
 {
     int f0 = g_failures;
@@ -869,6 +895,7 @@ int main(int argc, char **argv)
     test_gemm_exact();
     test_gemm_edges();
     test_gemv();
+    test_sscal();
     test_batched();
     test_sticky_and_operand_violations();
     test_memory_violations();

@@ -297,10 +297,16 @@ public sealed class CudaBackend : BlasBackend
                 }
             }
         }
+        else if (ld == cols && length <= int.MaxValue)
+        {
+            Sscal(state, (int)length, beta, pc);
+        }
         else
         {
-            // k = 0 is C = β·C in BLAS semantics, and nothing else is read.
-            SgemmRowMajor(state, Transpose.NoTrans, Transpose.NoTrans, rows, cols, 0, 0f, pc, 1, pc, ld, beta, pc, ld);
+            for (int r = 0; r < rows; r++)
+            {
+                Sscal(state, cols, beta, pc + (long)r * ld);
+            }
         }
 
         FinishOut(state, 2, c, length);
@@ -344,6 +350,9 @@ public sealed class CudaBackend : BlasBackend
         ThreadState state, Transpose trans, int m, int n, float alpha, float* a, int lda, float* x, float beta, float* y) =>
         CheckCublas(Cublas.cublasSgemv_v2(state.Handle, trans == Transpose.Trans ? Cublas.Operation.N : Cublas.Operation.T, n, m,
             &alpha, a, lda, x, 1, &beta, y, 1));
+
+    private unsafe void Sscal(ThreadState state, int n, float alpha, float* x) =>
+        CheckCublas(Cublas.cublasSscal_v2(state.Handle, n, &alpha, x, 1));
 
     private static Cublas.Operation ToCublas(Transpose trans) => trans == Transpose.Trans ? Cublas.Operation.T : Cublas.Operation.N;
 

@@ -81,6 +81,9 @@ internal static unsafe partial class Interop
             float* alpha, float* a, int lda, float* x, int incx, float* beta, float* y, int incy);
 
         [LibraryImport(LibraryName)]
+        internal static partial int cublasSscal_v2(nint handle, int n, float* alpha, float* x, int incx);
+
+        [LibraryImport(LibraryName)]
         internal static partial int cublasSgemmStridedBatched(
             nint handle, Operation transa, Operation transb, int m, int n, int k,
             float* alpha, float* a, int lda, long strideA, float* b, int ldb, long strideB,
