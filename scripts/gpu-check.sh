@@ -2,9 +2,11 @@
 # The GPU check, in two steps, for a GPU machine that has no .NET SDK:
 #   scripts/gpu-check.sh publish        on a machine with the SDK: builds native/ and publishes the check
 #                                       self-contained into artifacts/gpu-check (and artifacts/gpu-check.tgz)
-#   scripts/gpu-check.sh run [OUT]      on the GPU machine, from the repository root (or next to the unpacked
+#   scripts/gpu-check.sh run [OUT] [--quick]
+#                                       on the GPU machine, from the repository root (or next to the unpacked
 #                                       artifacts/gpu-check): runs the check against NVIDIA's CUDA runtime and
-#                                       cuBLAS, then compares with PyTorch when python3 has torch
+#                                       cuBLAS, then compares with PyTorch when python3 has torch; --quick
+#                                       replaces 4096×4096→4096 by 64×4096→4096 (a dry run on the emulator)
 # CUDA libraries are found by soname, in CUDA_PATH or /usr/local/cuda, or in the nvidia/*/lib folders of
 # Python wheels; BLASLINEAR_CUDART_PATH and BLASLINEAR_CUBLAS_PATH override.
 set -euo pipefail
@@ -20,10 +22,11 @@ case "${1:-}" in
     ;;
   run)
     out="${2:-gpu-check-out}"
+    quick="${3:-}"
     bin=artifacts/gpu-check
     [ -x "$bin/BlasLinear.Tests.Probe" ] || bin=gpu-check
     status=0
-    "$bin/BlasLinear.Tests.Probe" gpu-check "$out" || status=$?
+    "$bin/BlasLinear.Tests.Probe" gpu-check "$out" $quick || status=$?
     if python3 -c 'import torch, numpy; assert torch.cuda.is_available()' 2>/dev/null; then
       python3 "$bin/gpu_check.py" "$out" || status=$?
     else
@@ -32,7 +35,7 @@ case "${1:-}" in
     exit $status
     ;;
   *)
-    echo "usage: scripts/gpu-check.sh publish | run [OUTPUT_FOLDER]" >&2
+    echo "usage: scripts/gpu-check.sh publish | run [OUTPUT_FOLDER] [--quick]" >&2
     exit 2
     ;;
 esac
