@@ -132,19 +132,17 @@ public abstract class LinearLayer : IDisposable
             return;
         }
 
-        if (!Backend.StagesHostData)
-        {
-            // Host spans are used in place: nothing of the layer's is shared, so no lock.
-            ForwardCore(m, input, output);
-            return;
-        }
-
-        lock (_stagingLock)
+        bool takesTurn = EnterStaging();
+        try
         {
             ReadOnlyBlasSpan x = Backend.Stage(input, ref _stagedInput);
             BlasSpan y = Backend.StageOutput(output, ref _stagedOutput);
             ForwardCore(m, x, y);
             Backend.Unstage(y, output);
+        }
+        finally
+        {
+            ExitStaging(takesTurn);
         }
     }
 
@@ -208,18 +206,8 @@ public abstract class LinearLayer : IDisposable
             return;
         }
 
-        if (!Backend.StagesHostData)
-        {
-            if (wantsInputGrad)
-            {
-                LinearGemm.InputGradient(Backend, Layout, m, OutFeatures, InFeatures, gradOutput, _weight, gradInput);
-            }
-
-            AccumulateParameterGradients(m, input, gradOutput);
-            return;
-        }
-
-        lock (_stagingLock)
+        bool takesTurn = EnterStaging();
+        try
         {
             ReadOnlyBlasSpan x = Backend.Stage(input, ref _stagedInput);
             ReadOnlyBlasSpan dy = Backend.Stage(gradOutput, ref _stagedGradOutput);
@@ -231,6 +219,10 @@ public abstract class LinearLayer : IDisposable
             }
 
             AccumulateParameterGradients(m, x, dy);
+        }
+        finally
+        {
+            ExitStaging(takesTurn);
         }
     }
 
@@ -363,6 +355,29 @@ public abstract class LinearLayer : IDisposable
             _stagedOutput?.Dispose();
             _stagedGradOutput?.Dispose();
             _stagedGradInput?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Takes the layer's staging lock when the backend copies host data into the layer's staging buffers;
+    /// where host spans are used in place nothing of the layer's is shared, so calls need not take turns.
+    /// </summary>
+    private bool EnterStaging()
+    {
+        if (!Backend.StagesHostData)
+        {
+            return false;
+        }
+
+        _stagingLock.Enter();
+        return true;
+    }
+
+    private void ExitStaging(bool takesTurn)
+    {
+        if (takesTurn)
+        {
+            _stagingLock.Exit();
         }
     }
 

@@ -65,7 +65,7 @@ public sealed class OpenBlasBackend : BlasBackend
             new("loaded as", library.LoadedFrom ?? "?"),
             new("config", Marshal.PtrToStringUTF8((nint)openblas_get_config())?.Trim() ?? "?"),
             new("core", Marshal.PtrToStringUTF8((nint)openblas_get_corename()) ?? "?"),
-            new("threads", openblas_get_num_threads().ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            new("threads", OpenBlasGate.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             new("processors", openblas_get_num_procs().ToString(System.Globalization.CultureInfo.InvariantCulture)),
             new("parallel", parallel switch { 0 => "sequential", 1 => "pthreads", 2 => "OpenMP", _ => parallel.ToString(System.Globalization.CultureInfo.InvariantCulture) }),
             new("concurrency", OpenBlasGate.Threads > 1

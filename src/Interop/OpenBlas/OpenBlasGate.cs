@@ -62,7 +62,6 @@ internal static class OpenBlasGate
     /// <summary>Sets OpenBLAS's thread count with no call inside.</summary>
     public static void SetThreads(int count)
     {
-        _ = Threads;
         Acquire(whole: true);
         try
         {
