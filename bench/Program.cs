@@ -2,6 +2,9 @@ using BenchmarkDotNet.Running;
 using BlasLinear.Bench;
 using BlasLinear.Bench.Sweep;
 
+// Before anything loads OpenBLAS.
+OpenBlasIdle.Apply();
+
 return args switch
 {
     ["demo"] => Demo.Run(Console.Out),

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs what BlasLinear needs on Debian/Ubuntu and is a no-op when it is all there: OpenBLAS (the
-# runtime package only; the native code declares the CBLAS prototypes it uses), and cmake, a C compiler
-# and flock for the C parts in native/. The .NET 10 SDK must already be installed.
+# runtime package only; the native code declares the CBLAS prototypes it uses), oneDNN (runtime only,
+# optional for the library: the CPU backend routes the products where it wins to it, and the tests run
+# the GEMM suite on it), and cmake, a C compiler and flock for the C parts in native/. The .NET 10 SDK
+# must already be installed.
 set -euo pipefail
 
 need=()
 ldconfig -p | grep -q 'libopenblas\.so\.0 ' || need+=(libopenblas0-pthread)
+ldconfig -p | grep -q 'libdnnl\.so\.[23] ' || need+=(libdnnl2)
 command -v cmake >/dev/null || need+=(cmake)
 command -v cc >/dev/null || need+=(gcc)
 command -v make >/dev/null || need+=(make)

@@ -5,14 +5,14 @@ using Xunit;
 
 namespace BlasLinear.Tests;
 
-/// <summary>The row-major GEMM and GEMV of every backend: TESTING.md cases 1 to 6.</summary>
+/// <summary>The row-major GEMM and GEMV of every backend and every pinned CPU route: TESTING.md cases 1 to 6.</summary>
 [EmulatorChecked]
 public class GemmTests
 {
     public static TheoryData<string, Transpose, Transpose> BackendsAndTransposes()
     {
         var data = new TheoryData<string, Transpose, Transpose>();
-        foreach (string backend in Backends.All)
+        foreach (string backend in Backends.AllWithRoutes)
         {
             foreach (Transpose ta in new[] { Transpose.NoTrans, Transpose.Trans })
             {
@@ -27,7 +27,7 @@ public class GemmTests
     }
 
     [SkippableTheory]
-    [MemberData(nameof(Backends.Names), MemberType = typeof(Backends))]
+    [MemberData(nameof(Backends.NamesWithRoutes), MemberType = typeof(Backends))]
     public void Golden_row_major_product_is_exact(string backendName)
     {
         BlasBackend backend = Backends.Get(backendName);
@@ -144,7 +144,7 @@ public class GemmTests
     }
 
     [SkippableTheory]
-    [MemberData(nameof(Backends.Names), MemberType = typeof(Backends))]
+    [MemberData(nameof(Backends.NamesWithRoutes), MemberType = typeof(Backends))]
     public void Empty_product_makes_no_write_even_with_padding(string backendName)
     {
         BlasBackend backend = Backends.Get(backendName);
@@ -159,7 +159,7 @@ public class GemmTests
 
     /// <summary>TESTING.md case 4: β = 0 never reads C.</summary>
     [SkippableTheory]
-    [MemberData(nameof(Backends.Names), MemberType = typeof(Backends))]
+    [MemberData(nameof(Backends.NamesWithRoutes), MemberType = typeof(Backends))]
     public void Beta_zero_never_reads_C(string backendName)
     {
         BlasBackend backend = Backends.Get(backendName);
@@ -182,7 +182,7 @@ public class GemmTests
 
     /// <summary>TESTING.md case 5: α = 0 with NaN in A gives β·C bit for bit.</summary>
     [SkippableTheory]
-    [MemberData(nameof(Backends.Names), MemberType = typeof(Backends))]
+    [MemberData(nameof(Backends.NamesWithRoutes), MemberType = typeof(Backends))]
     public void Alpha_zero_ignores_NaN_in_A(string backendName)
     {
         BlasBackend backend = Backends.Get(backendName);
@@ -204,7 +204,7 @@ public class GemmTests
 
     /// <summary>TESTING.md case 6: a NaN or Inf in an input reaches exactly the outputs that depend on it.</summary>
     [SkippableTheory]
-    [MemberData(nameof(Backends.Names), MemberType = typeof(Backends))]
+    [MemberData(nameof(Backends.NamesWithRoutes), MemberType = typeof(Backends))]
     public void NaN_and_Inf_propagate_to_exactly_the_affected_outputs(string backendName)
     {
         BlasBackend backend = Backends.Get(backendName);
@@ -251,7 +251,7 @@ public class GemmTests
     }
 
     [SkippableTheory]
-    [MemberData(nameof(Backends.Names), MemberType = typeof(Backends))]
+    [MemberData(nameof(Backends.NamesWithRoutes), MemberType = typeof(Backends))]
     public void Gemv_matches_float64_and_never_reads_y_when_beta_is_zero(string backendName)
     {
         BlasBackend backend = Backends.Get(backendName);

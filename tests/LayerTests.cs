@@ -339,7 +339,7 @@ public class LayerTests
         Assert.Null(parameter.BiasGrad);
     }
 
-    private static void CheckAgainstReference(LinearLayer layer, int m, int seed)
+    internal static void CheckAgainstReference(LinearLayer layer, int m, int seed)
     {
         int inFeatures = layer.InFeatures, outFeatures = layer.OutFeatures;
         bool outByIn = layer.Layout == WeightLayout.OutByIn;

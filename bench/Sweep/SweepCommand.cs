@@ -41,12 +41,17 @@ internal static class SweepCommand
     private static int Run(SweepOptions options, IAnsiConsole console, bool live)
     {
         console.WriteLine($"BlasLinear throughput: {options.Describe()}");
+        console.WriteLine($"OpenBLAS idle workers: {OpenBlasIdle.Setting}");
         console.WriteLine($"measuring the peak (square sgemm, n = {options.PeakSize}) ...");
         using SweepRunner runner = SweepRunner.Prepare(options);
         foreach (BackendInfo backend in runner.Backends)
         {
             string threads = backend.OpenBlasThreads is int t ? $", {t} OpenBLAS threads" : "";
             console.WriteLine($"backend {backend.Name}: {backend.Description["core"] ?? backend.Description["backend"]}{threads}");
+            if (backend.Description["routing"] is string routing)
+            {
+                console.WriteLine($"  routing: {routing}");
+            }
         }
 
         console.WriteLine($"peak: {Formats.Gflops(runner.Peak.Gflops)} GFLOP/s (measured again at the end; the report takes the best)");

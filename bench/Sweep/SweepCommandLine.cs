@@ -2,11 +2,12 @@ using System.Globalization;
 
 namespace BlasLinear.Bench.Sweep;
 
-/// <summary>Parses the sweep's arguments: [--quick] [--backend auto|cpu|cuda|all] [--out DIR] [--threads N].</summary>
+/// <summary>Parses the sweep's arguments: [--quick] [--backend …] [--cpu-routes LIST] [--shapes LIST] [--batches LIST] [--out DIR] [--threads N].</summary>
 internal static class SweepCommandLine
 {
     public const string Usage = """
-        usage: BlasLinear.Bench [--quick] [--backend auto|cpu|cuda|all] [--out DIR] [--threads N]
+        usage: BlasLinear.Bench [--quick] [--backend auto|cpu|cuda|all] [--cpu-routes LIST]
+                                [--shapes LIST] [--batches LIST] [--out DIR] [--threads N]
                BlasLinear.Bench demo
                BlasLinear.Bench bdn [BenchmarkDotNet arguments, e.g. --filter * --job short]
 
@@ -14,6 +15,10 @@ internal static class SweepCommandLine
                         the raw cblas_sgemm floor measured in the same run
           --quick       the short preset (two shapes, batches up to 512; under two minutes on two cores)
           --backend     auto (default), cpu, cuda, or all (every backend that loads here)
+          --cpu-routes  comma-separated CPU routes, each measured as its own backend against the same floor:
+                        auto, openblas, kernels, onednn, or each (all four); default: BLASLINEAR_CPU_ROUTES
+          --shapes      comma-separated INxOUT, e.g. 1024x1024,4096x4096 (default: the preset's)
+          --batches     comma-separated batch sizes, e.g. 1,4,5,16,17 (default: the preset's)
           --out DIR     results folder (default results/<yyyyMMdd-HHmmss>/)
           --threads N   OpenBLAS threads (process-wide; OPENBLAS_NUM_THREADS only works if set before start)
         """;
@@ -41,6 +46,36 @@ internal static class SweepCommandLine
 
                     options = options with { Backend = backend.Value };
                     break;
+                case "--cpu-routes" when i + 1 < args.Count:
+                    List<Interop.CpuRoutes>? routes = ParseRoutes(args[++i]);
+                    if (routes is null)
+                    {
+                        error = $"--cpu-routes '{args[i]}' is not a comma-separated list of auto, openblas, kernels, onednn, or each.";
+                        return null;
+                    }
+
+                    options = options with { CpuRoutes = routes };
+                    break;
+                case "--shapes" when i + 1 < args.Count:
+                    List<FeatureShape>? shapes = ParseList(args[++i], ParseShape);
+                    if (shapes is null)
+                    {
+                        error = $"--shapes '{args[i]}' is not a comma-separated list of INxOUT with positive sizes.";
+                        return null;
+                    }
+
+                    options = options with { Shapes = shapes };
+                    break;
+                case "--batches" when i + 1 < args.Count:
+                    List<int>? batches = ParseList(args[++i], ParsePositive);
+                    if (batches is null)
+                    {
+                        error = $"--batches '{args[i]}' is not a comma-separated list of whole numbers ≥ 1.";
+                        return null;
+                    }
+
+                    options = options with { Batches = batches };
+                    break;
                 case "--out" when i + 1 < args.Count:
                     options = options with { OutputDirectory = args[++i] };
                     break;
@@ -53,7 +88,7 @@ internal static class SweepCommandLine
 
                     options = options with { Threads = threads };
                     break;
-                case "--backend" or "--out" or "--threads":
+                case "--backend" or "--cpu-routes" or "--shapes" or "--batches" or "--out" or "--threads":
                     error = $"{arg} needs a value.";
                     return null;
                 default:
@@ -63,6 +98,64 @@ internal static class SweepCommandLine
         }
 
         return options;
+    }
+
+    /// <summary>The items of a comma-separated list, or null when one does not parse or repeats.</summary>
+    private static List<T>? ParseList<T>(string value, Func<string, T?> parse)
+        where T : struct
+    {
+        var items = new List<T>();
+        foreach (string part in value.Split(','))
+        {
+            if (parse(part.Trim()) is not T item || items.Contains(item))
+            {
+                return null;
+            }
+
+            items.Add(item);
+        }
+
+        return items;
+    }
+
+    private static int? ParsePositive(string text) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value) && value >= 1 ? value : null;
+
+    private static FeatureShape? ParseShape(string text)
+    {
+        string[] sizes = text.Split('x', 'X');
+        return sizes.Length == 2 && ParsePositive(sizes[0]) is int inFeatures && ParsePositive(sizes[1]) is int outFeatures
+            ? new FeatureShape(inFeatures, outFeatures)
+            : null;
+    }
+
+    private static List<Interop.CpuRoutes>? ParseRoutes(string value)
+    {
+        if (value.Trim().Equals("each", StringComparison.OrdinalIgnoreCase))
+        {
+            return [Interop.CpuRoutes.Auto, Interop.CpuRoutes.OpenBlas, Interop.CpuRoutes.Kernels, Interop.CpuRoutes.OneDnn];
+        }
+
+        var routes = new List<Interop.CpuRoutes>();
+        foreach (string part in value.Split(','))
+        {
+            Interop.CpuRoutes? route = part.Trim().ToUpperInvariant() switch
+            {
+                "AUTO" => Interop.CpuRoutes.Auto,
+                "OPENBLAS" => Interop.CpuRoutes.OpenBlas,
+                "KERNELS" => Interop.CpuRoutes.Kernels,
+                "ONEDNN" => Interop.CpuRoutes.OneDnn,
+                _ => null,
+            };
+            if (route is null || routes.Contains(route.Value))
+            {
+                return null;
+            }
+
+            routes.Add(route.Value);
+        }
+
+        return routes;
     }
 
     private static BackendChoice? ParseBackend(string value) => value.ToUpperInvariant() switch

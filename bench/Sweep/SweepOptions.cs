@@ -26,6 +26,12 @@ internal sealed record SweepOptions
     /// <summary>Where the results go; null for results/&lt;yyyyMMdd-HHmmss&gt;/ under the working directory.</summary>
     public string? OutputDirectory { get; init; }
 
+    /// <summary>
+    /// The CPU routes to measure, each as its own backend side by side in one run; null takes the
+    /// default backend's (BLASLINEAR_CPU_ROUTES, auto when unset).
+    /// </summary>
+    public IReadOnlyList<BlasLinear.Interop.CpuRoutes>? CpuRoutes { get; init; }
+
     /// <summary>OpenBLAS threads to set before measuring; null keeps what the process started with.</summary>
     public int? Threads { get; init; }
 

@@ -109,6 +109,24 @@ internal sealed class SweepRunner : IDisposable
             Peak.Gflops);
     }
 
+    /// <summary>Each wanted backend; the CPU one once per requested route.</summary>
+    private static IEnumerable<(BackendPreference, CpuRoutes?)> Expand(BackendPreference[] wanted, IReadOnlyList<CpuRoutes>? routes)
+    {
+        foreach (BackendPreference preference in wanted)
+        {
+            if (routes is null || preference == BackendPreference.Cuda)
+            {
+                yield return (preference, null);
+                continue;
+            }
+
+            foreach (CpuRoutes route in routes)
+            {
+                yield return (preference, route);
+            }
+        }
+    }
+
     private static List<(BackendInfo, BlasBackend)> OpenBackends(SweepOptions options, List<string> notes)
     {
         BackendPreference[] wanted = options.Backend switch
@@ -119,16 +137,23 @@ internal sealed class SweepRunner : IDisposable
             _ => [BackendPreference.Auto],
         };
         var opened = new List<(BackendInfo, BlasBackend)>();
-        foreach (BackendPreference preference in wanted)
+        foreach ((BackendPreference preference, CpuRoutes? routes) in Expand(wanted, options.CpuRoutes))
         {
             BlasBackend backend;
             try
             {
-                backend = BlasBackend.Create(preference);
+                backend = routes is CpuRoutes pinned ? OpenBlasBackend.Create(pinned) : BlasBackend.Create(preference);
             }
-            catch (BackendUnavailableException e) when (options.Backend == BackendChoice.All)
+            catch (BackendUnavailableException e) when (options.Backend == BackendChoice.All || options.CpuRoutes is { Count: > 1 })
             {
-                notes.Add($"backend {preference}: skipped, not available here: {e.Message}");
+                notes.Add($"backend {preference}{(routes is null ? "" : $" ({routes})")}: skipped, not available here: {e.Message}");
+                continue;
+            }
+
+            if (routes is not null && backend is not OpenBlasBackend)
+            {
+                // --cpu-routes with --backend auto on a GPU machine: the routes belong to the CPU backend only.
+                backend.Dispose();
                 continue;
             }
 
@@ -145,6 +170,8 @@ internal sealed class SweepRunner : IDisposable
 
             string name = backend.Kind switch
             {
+                BackendKind.OpenBlas when routes is CpuRoutes pinnedRoutes =>
+                    "openblas-" + pinnedRoutes.ToString().ToLowerInvariant(),
                 BackendKind.OpenBlas => "openblas",
                 BackendKind.Cuda => "cuda",
                 _ => backend.Kind.ToString(),

@@ -13,6 +13,18 @@ public static class Backends
     public const string OpenBlas = "openblas";
     public const string Cuda = "cuda";
 
+    /// <summary>CPU backends with one provider pinned (<see cref="CpuRoutes"/>): the GEMM suite runs on each.</summary>
+    public const string CpuOpenBlasOnly = "cpu-openblas";
+    public const string CpuKernels = "cpu-kernels";
+    public const string CpuOneDnn = "cpu-onednn";
+
+    private static readonly Dictionary<string, Lazy<(BlasBackend? Backend, string Reason)>> s_pinned = new()
+    {
+        [CpuOpenBlasOnly] = new(() => CreatePinned(CpuRoutes.OpenBlas)),
+        [CpuKernels] = new(() => CreatePinned(CpuRoutes.Kernels)),
+        [CpuOneDnn] = new(() => CreatePinned(CpuRoutes.OneDnn)),
+    };
+
     private static readonly Lazy<BlasBackend> s_openBlas = new(() => BlasBackend.Create(BackendPreference.Cpu));
     private static readonly Lazy<(BlasBackend? Backend, string Reason)> s_cuda = new(CreateCuda);
 
@@ -20,6 +32,11 @@ public static class Backends
     public static TheoryData<string> Names => new() { OpenBlas, Cuda };
 
     public static IEnumerable<string> All => [OpenBlas, Cuda];
+
+    /// <summary>xunit member data: the backends and the pinned CPU routes.</summary>
+    public static TheoryData<string> NamesWithRoutes => new(AllWithRoutes);
+
+    public static IEnumerable<string> AllWithRoutes => [OpenBlas, Cuda, CpuOpenBlasOnly, CpuKernels, CpuOneDnn];
 
     public static BlasBackend Get(string name)
     {
@@ -31,8 +48,28 @@ public static class Backends
                 (BlasBackend? backend, string reason) = s_cuda.Value;
                 Skip.If(backend is null, $"No CUDA backend here: {reason}");
                 return backend!;
+            case CpuOpenBlasOnly or CpuKernels or CpuOneDnn:
+                (BlasBackend? pinned, string why) = s_pinned[name].Value;
+                Skip.If(pinned is null, why);
+                return pinned!;
             default:
                 throw new ArgumentOutOfRangeException(nameof(name), name, "Unknown backend.");
+        }
+    }
+
+    /// <summary>
+    /// A pinned provider missing here (no oneDNN installed, no AVX-512) skips with the reason; scripts/setup.sh
+    /// installs oneDNN, so on a machine set up by it only a CPU without AVX-512 skips the kernels' rows.
+    /// </summary>
+    private static (BlasBackend?, string) CreatePinned(CpuRoutes routes)
+    {
+        try
+        {
+            return (OpenBlasBackend.Create(routes), string.Empty);
+        }
+        catch (BackendUnavailableException e)
+        {
+            return (null, e.Reason);
         }
     }
 

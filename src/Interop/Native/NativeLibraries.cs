@@ -32,11 +32,41 @@ internal static class NativeLibraries
         InstallHint: "Install the NVIDIA driver and a CUDA runtime (the CUDA toolkit, or the nvidia-cuda-runtime "
             + "Python wheel), or point BLASLINEAR_CUDART_PATH at libcudart.so.N.");
 
+    /// <summary>BlasLinear's own kernels, built by native/Native.targets and copied beside the assemblies.</summary>
+    public static readonly NativeLibrarySpec KernelsSpec = new(
+        ImportName: Interop.Kernels.LibraryName,
+        DisplayName: "BlasLinear's kernels",
+        PathVariable: "BLASLINEAR_KERNELS_PATH",
+        Candidates: BesideAssemblies(Interop.Kernels.LibraryName),
+        RequiredExport: "blk_supported",
+        RefusalReason: "not libblaslinear_kernels",
+        InstallHint: "Build the solution (native/Native.targets builds native/kernels and copies "
+            + "libblaslinear_kernels.so beside the assemblies), or point BLASLINEAR_KERNELS_PATH at it.");
+
+    /// <summary>oneDNN, optional: without it the CPU backend routes to OpenBLAS and its own kernels.</summary>
+    public static readonly NativeLibrarySpec OneDnnSpec = new(
+        ImportName: Interop.OneDnn.LibraryName,
+        DisplayName: "oneDNN",
+        PathVariable: "BLASLINEAR_ONEDNN_PATH",
+        Candidates: OperatingSystem.IsLinux()
+            ? ["libdnnl.so.3", "libdnnl.so.2", "libdnnl.so", "/usr/lib/x86_64-linux-gnu/libdnnl.so.2"]
+            : OperatingSystem.IsWindows() ? ["dnnl.dll"] : ["libdnnl.3.dylib", "libdnnl.dylib"],
+        RequiredExport: "dnnl_sgemm",
+        RefusalReason: "not oneDNN",
+        InstallHint: "Optional. On Debian/Ubuntu `sudo apt-get install libdnnl2`; or point BLASLINEAR_ONEDNN_PATH at libdnnl.so.N.");
+
     private static readonly Lazy<LoadedLibrary> s_openBlas = new(() => LoadedLibrary.Load(OpenBlasSpec));
     private static readonly Lazy<LoadedLibrary> s_cudaRuntime = new(() => LoadedLibrary.Load(CudaRuntimeSpec));
     private static readonly Lazy<LoadedLibrary> s_cublas = new(() => LoadedLibrary.Load(CublasSpec()));
 
+    private static readonly Lazy<LoadedLibrary> s_kernels = new(() => LoadedLibrary.Load(KernelsSpec));
+    private static readonly Lazy<LoadedLibrary> s_oneDnn = new(() => LoadedLibrary.Load(OneDnnSpec));
+
     public static LoadedLibrary OpenBlas => s_openBlas.Value;
+
+    public static LoadedLibrary Kernels => s_kernels.Value;
+
+    public static LoadedLibrary OneDnn => s_oneDnn.Value;
 
     public static LoadedLibrary CudaRuntime => s_cudaRuntime.Value;
 
@@ -68,9 +98,22 @@ internal static class NativeLibraries
             return Cublas.Handle;
         }
 
+        if (libraryName == Interop.Kernels.LibraryName)
+        {
+            return Kernels.Handle;
+        }
+
+        if (libraryName == Interop.OneDnn.LibraryName)
+        {
+            return OneDnn.Handle;
+        }
+
         // Anything else (libc) goes through the runtime's default probing.
         return 0;
     }
+
+    /// <summary>The file beside the application's assemblies, where native/Native.targets puts it.</summary>
+    private static string[] BesideAssemblies(string fileName) => [Path.Combine(AppContext.BaseDirectory, fileName)];
 
     private static string[] OpenBlasCandidates()
     {

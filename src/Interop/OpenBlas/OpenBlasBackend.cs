@@ -6,22 +6,32 @@ using static BlasLinear.Interop.Native.Interop.OpenBlas;
 namespace BlasLinear.Interop;
 
 /// <summary>
-/// OpenBLAS on the host. Host spans are used in place (pinned for the call, never copied); buffers are
-/// 64-byte-aligned host memory.
+/// The CPU backend: OpenBLAS on the host, with BlasLinear's own small-batch kernels and, where it is
+/// installed, oneDNN, each product routed to the fastest of them (<see cref="CpuRoutes"/>). Host spans
+/// are used in place (pinned for the call, never copied); buffers are 64-byte-aligned host memory.
 /// </summary>
 /// <remarks>
 /// OpenBLAS keeps its threads, buffers and settings per process, and Debian's 0.3.21 is not safe for
-/// every concurrent use; every call into it passes a process-wide gate (see <see cref="OpenBlasGate"/>):
-/// one call at a time while it is multithreaded, up to one single-threaded call per core otherwise.
+/// every concurrent use; every call into any CPU provider passes a process-wide gate (see
+/// <see cref="CpuGate"/>): one call at a time while calls are multithreaded, up to one single-threaded
+/// call per core otherwise, so that OpenBLAS's threads and OpenMP's never compete for the cores.
 /// </remarks>
 public sealed class OpenBlasBackend : BlasBackend
 {
-    private readonly string _selection;
+    /// <summary>The environment variable that sets <see cref="Routes"/> for backends created without one.</summary>
+    public const string RoutesVariable = "BLASLINEAR_CPU_ROUTES";
 
-    private OpenBlasBackend(string selection)
+    private readonly string _selection;
+    private readonly CpuRouter _router;
+
+    private OpenBlasBackend(string selection, CpuRouter router)
     {
         _selection = selection;
+        _router = router;
     }
+
+    /// <summary>Which providers compute this backend's products.</summary>
+    public CpuRoutes Routes => _router.Requested;
 
     /// <inheritdoc/>
     public override BackendKind Kind => BackendKind.OpenBlas;
@@ -33,7 +43,7 @@ public sealed class OpenBlasBackend : BlasBackend
         get
         {
             ThrowIfDisposed();
-            return OpenBlasGate.Threads;
+            return CpuGate.Threads;
         }
     }
 
@@ -49,7 +59,7 @@ public sealed class OpenBlasBackend : BlasBackend
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         ThrowIfDisposed();
-        OpenBlasGate.SetThreads(count);
+        CpuGate.SetThreads(count);
     }
 
     /// <inheritdoc/>
@@ -65,19 +75,52 @@ public sealed class OpenBlasBackend : BlasBackend
             new("loaded as", library.LoadedFrom ?? "?"),
             new("config", Marshal.PtrToStringUTF8((nint)openblas_get_config())?.Trim() ?? "?"),
             new("core", Marshal.PtrToStringUTF8((nint)openblas_get_corename()) ?? "?"),
-            new("threads", OpenBlasGate.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            new("threads", CpuGate.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             new("processors", openblas_get_num_procs().ToString(System.Globalization.CultureInfo.InvariantCulture)),
             new("parallel", parallel switch { 0 => "sequential", 1 => "pthreads", 2 => "OpenMP", _ => parallel.ToString(System.Globalization.CultureInfo.InvariantCulture) }),
-            new("concurrency", OpenBlasGate.Threads > 1
-                ? "one call inside OpenBLAS at a time (it is multithreaded); concurrent callers queue"
-                : $"up to {OpenBlasGate.Width} single-threaded calls inside OpenBLAS at once (one per core)"),
+            new("concurrency", CpuGate.Threads > 1
+                ? "one call inside the CPU providers at a time (they are multithreaded); concurrent callers queue"
+                : $"up to {CpuGate.Width} single-threaded calls inside the CPU providers at once (one per core)"),
+            new("kernels", _router.KernelsNote),
+            new("oneDNN", _router.OneDnnNote),
+            new("routing", _router.Describe()),
             new("selection", _selection),
             new("load trace", string.Join("; ", library.Trace)),
         ]);
     }
 
-    /// <summary>Loads OpenBLAS or explains, with every attempt, why it cannot.</summary>
-    internal static OpenBlasBackend Create(string selection)
+    /// <summary>
+    /// Creates a CPU backend whose products take <paramref name="routes"/>: <see cref="CpuRoutes.Auto"/>
+    /// for the fastest, or one provider pinned to measure it or rule it out.
+    /// </summary>
+    /// <exception cref="BackendUnavailableException">OpenBLAS, or the pinned provider, cannot be used here; the message says why.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="routes"/> is not a defined value.</exception>
+    public static OpenBlasBackend Create(CpuRoutes routes)
+    {
+        if (routes is not (CpuRoutes.Auto or CpuRoutes.OpenBlas or CpuRoutes.Kernels or CpuRoutes.OneDnn))
+        {
+            throw new ArgumentOutOfRangeException(nameof(routes), routes, "Not a CpuRoutes.");
+        }
+
+        return Create("cpu asked for", routes);
+    }
+
+    /// <summary>Reads <c>BLASLINEAR_CPU_ROUTES</c>: <c>auto</c> (also when unset), <c>openblas</c>, <c>kernels</c> or <c>onednn</c>.</summary>
+    /// <exception cref="InvalidOperationException">The variable holds another value.</exception>
+    public static CpuRoutes RoutesFromEnvironment() => ParseRoutes(Environment.GetEnvironmentVariable(RoutesVariable));
+
+    internal static CpuRoutes ParseRoutes(string? value) =>
+        value?.Trim().ToUpperInvariant() switch
+        {
+            null or "" or "AUTO" => CpuRoutes.Auto,
+            "OPENBLAS" => CpuRoutes.OpenBlas,
+            "KERNELS" => CpuRoutes.Kernels,
+            "ONEDNN" => CpuRoutes.OneDnn,
+            _ => throw new InvalidOperationException($"{RoutesVariable}='{value}' is not one of auto, openblas, kernels, onednn."),
+        };
+
+    /// <summary>Loads OpenBLAS and finds the other providers, or explains, with every attempt, why it cannot.</summary>
+    internal static OpenBlasBackend Create(string selection, CpuRoutes? routes = null)
     {
         LoadedLibrary library = NativeLibraries.OpenBlas;
         if (!library.IsLoaded)
@@ -85,8 +128,12 @@ public sealed class OpenBlasBackend : BlasBackend
             throw new BackendUnavailableException(BackendKind.OpenBlas, library.DescribeFailure());
         }
 
-        return new OpenBlasBackend(selection);
+        return new OpenBlasBackend(selection, CpuRouter.Create(routes ?? RoutesFromEnvironment()));
     }
+
+    /// <summary>The route this backend takes for a product of this shape (tests pin the switch points).</summary>
+    internal CpuRouter.Route RouteOf(Transpose transA, Transpose transB, int m, int n, int k) =>
+        _router.Choose(transA, transB, m, n, k);
 
     private protected override bool HostSpansAreBackendMemory => true;
 
@@ -100,10 +147,9 @@ public sealed class OpenBlasBackend : BlasBackend
         Transpose transA, Transpose transB, int m, int n, int k,
         float alpha, Operand a, int lda, Operand b, int ldb, float beta, Operand c, int ldc)
     {
-        using (OpenBlasGate.Enter())
+        using (CpuGate.Enter())
         {
-            cblas_sgemm(CblasOrder.RowMajor, ToCblas(transA), ToCblas(transB), m, n, k,
-                alpha, a.Pointer, lda, b.Pointer, ldb, beta, c.Pointer, ldc);
+            _router.Gemm(transA, transB, m, n, k, alpha, a.Pointer, lda, b.Pointer, ldb, beta, c.Pointer, ldc);
         }
     }
 
@@ -116,7 +162,7 @@ public sealed class OpenBlasBackend : BlasBackend
             ScaleCore(y, 1, trans == Transpose.Trans ? n : m, 0, 0);
         }
 
-        using (OpenBlasGate.Enter())
+        using (CpuGate.Enter())
         {
             cblas_sgemv(CblasOrder.RowMajor, ToCblas(trans), m, n, alpha, a.Pointer, lda, x.Pointer, 1, beta, y.Pointer, 1);
         }

@@ -3,7 +3,8 @@ using static BlasLinear.Interop.Native.Interop.OpenBlas;
 namespace BlasLinear.Interop;
 
 /// <summary>
-/// The process-wide gate every call into OpenBLAS passes. Debian's OpenBLAS 0.3.21 fails in two ways
+/// The process-wide gate every call into a CPU provider (OpenBLAS, BlasLinear's kernels, oneDNN) passes;
+/// the kernels and oneDNN run on <see cref="Threads"/> threads too, so one setting governs them all. Debian's OpenBLAS 0.3.21 fails in two ways
 /// under concurrency: multithreaded GEMMs running at once race on its shared thread-pool state (with
 /// different transpose flags they give wrong results), and when more callers are inside it than it has
 /// buffers for, it prints "Program is Terminated" to stdout and aborts. So:
@@ -16,7 +17,7 @@ namespace BlasLinear.Interop;
 /// Either way no more callers than cores are ever inside OpenBLAS. Changing the thread count takes the
 /// whole gate, so no call runs while the mode changes.
 /// </summary>
-internal static class OpenBlasGate
+internal static class CpuGate
 {
     private static readonly int s_width = Math.Max(1, Environment.ProcessorCount);
     private static readonly SemaphoreSlim s_slots = new(s_width, s_width);

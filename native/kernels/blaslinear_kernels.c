@@ -1,0 +1,259 @@
+/* See blaslinear_kernels.h. Both kernels keep a tile of C in registers for the whole k loop, so each
+ * element of the weight operand is loaded once per tile of rows and never packed:
+ *
+ *   blk_sgemm_nt  (X·Wᵀ with W[N,K]):  MR rows of A × NR rows of B, 16 k at a time, MR·NR vector
+ *                 accumulators reduced to scalars at the end;
+ *   blk_sgemm_xn  (X·W with W[K,N], and Xᵀ·dY for weight gradients): MR rows of C × NV·16 columns,
+ *                 one k at a time, each A element broadcast against NV vectors of a row of B.
+ *
+ * The tile shapes are compile-time constants (each instantiated through a switch) so that the
+ * accumulators stay in the 32 vector registers: MR·NR + NR + 1 ≤ 32 and MR·NV + NV + 1 ≤ 32. Ragged
+ * edges use masked loads and stores, which never touch memory outside the operands.
+ *
+ * Every function runs on the calling thread only: the managed side (CpuWorkers.cs) splits a product
+ * over the columns of C and gives each of its threads one slice, so that every thread streams its own
+ * part of the weight and BlasLinear runs one pool of threads whose spinning it controls. */
+#include "blaslinear_kernels.h"
+
+#include <immintrin.h>
+#include <stddef.h>
+
+#define BLK_TARGET __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,fma")))
+#define BLK_INLINE static inline __attribute__((always_inline)) BLK_TARGET
+/* The tile loops have compile-time bounds; unrolled, every accumulator index is a constant and the
+ * fixed-size arrays below become registers (a bound used as an array extent would make them VLAs). */
+#define UNROLL _Pragma("GCC unroll 8")
+#define NT_MAX_MR 8
+#define NT_MAX_NR 6
+#define XN_MAX_MR 6
+#define XN_MAX_NV 8
+
+int blk_supported(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("fma");
+}
+
+/* ---- NT: dot products ------------------------------------------------------------------------ */
+
+BLK_INLINE void nt_tile(const int MR, const int NR, int k, float alpha, const float* a, ptrdiff_t lda,
+                        const float* b, ptrdiff_t ldb, float beta, float* c, ptrdiff_t ldc)
+{
+    __m512 acc[NT_MAX_MR][NT_MAX_NR];
+    UNROLL for (int i = 0; i < MR; i++)
+        UNROLL for (int j = 0; j < NR; j++)
+            acc[i][j] = _mm512_setzero_ps();
+
+    int p = 0;
+    for (; p + 16 <= k; p += 16) {
+        __m512 bv[NT_MAX_NR];
+        UNROLL for (int j = 0; j < NR; j++)
+            bv[j] = _mm512_loadu_ps(b + j * ldb + p);
+        UNROLL for (int i = 0; i < MR; i++) {
+            __m512 av = _mm512_loadu_ps(a + i * lda + p);
+            UNROLL for (int j = 0; j < NR; j++)
+                acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);
+        }
+    }
+    if (p < k) {
+        __mmask16 mask = (__mmask16)((1u << (k - p)) - 1u);
+        __m512 bv[NT_MAX_NR];
+        UNROLL for (int j = 0; j < NR; j++)
+            bv[j] = _mm512_maskz_loadu_ps(mask, b + j * ldb + p);
+        UNROLL for (int i = 0; i < MR; i++) {
+            __m512 av = _mm512_maskz_loadu_ps(mask, a + i * lda + p);
+            UNROLL for (int j = 0; j < NR; j++)
+                acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);
+        }
+    }
+
+    UNROLL for (int i = 0; i < MR; i++)
+        UNROLL for (int j = 0; j < NR; j++) {
+            float sum = alpha * _mm512_reduce_add_ps(acc[i][j]);
+            float* out = c + i * ldc + j;
+            *out = beta == 0.0f ? sum : sum + beta * *out;
+        }
+}
+
+/* The widest NR for MR rows that keeps the tile in registers. */
+static int nt_width(int mr) { return mr <= 2 ? 6 : mr <= 4 ? 4 : 3; }
+
+#define NT_CASE(MR, NR) case (MR) * 8 + (NR): nt_tile(MR, NR, k, alpha, a, lda, b, ldb, beta, c, ldc); break;
+
+static BLK_TARGET void nt_block(int mr, int nr, int k, float alpha, const float* a, ptrdiff_t lda,
+                                const float* b, ptrdiff_t ldb, float beta, float* c, ptrdiff_t ldc)
+{
+    switch (mr * 8 + nr) {
+    NT_CASE(1, 1) NT_CASE(1, 2) NT_CASE(1, 3) NT_CASE(1, 4) NT_CASE(1, 5) NT_CASE(1, 6)
+    NT_CASE(2, 1) NT_CASE(2, 2) NT_CASE(2, 3) NT_CASE(2, 4) NT_CASE(2, 5) NT_CASE(2, 6)
+    NT_CASE(3, 1) NT_CASE(3, 2) NT_CASE(3, 3) NT_CASE(3, 4)
+    NT_CASE(4, 1) NT_CASE(4, 2) NT_CASE(4, 3) NT_CASE(4, 4)
+    NT_CASE(5, 1) NT_CASE(5, 2) NT_CASE(5, 3)
+    NT_CASE(6, 1) NT_CASE(6, 2) NT_CASE(6, 3)
+    NT_CASE(7, 1) NT_CASE(7, 2) NT_CASE(7, 3)
+    NT_CASE(8, 1) NT_CASE(8, 2) NT_CASE(8, 3)
+    default: break;
+    }
+}
+
+void blk_sgemm_nt(int m, int n, int k, float alpha, const float* a, int lda,
+                  const float* b, int ldb, float beta, float* c, int ldc)
+{
+    /* Rows of A in blocks of 8 (a small m takes one block with a wider NR); B's rows in blocks of NR. */
+    const int mr_full = m < 8 ? m : 8;
+    const int nr_full = nt_width(mr_full);
+    const int blocks = (n + nr_full - 1) / nr_full;
+    for (int block = 0; block < blocks; block++) {
+        const int j = block * nr_full;
+        const int nr = n - j < nr_full ? n - j : nr_full;
+        for (int i = 0; i < m; i += 8) {
+            const int mr = m - i < 8 ? m - i : 8;
+            const int width = nt_width(mr);
+            /* A short last row block may allow a wider tile than nr_full; walk this block's columns in it. */
+            for (int jj = 0; jj < nr; jj += width) {
+                const int cols = nr - jj < width ? nr - jj : width;
+                nt_block(mr, cols, k, alpha, a + (ptrdiff_t)i * lda, lda, b + (ptrdiff_t)(j + jj) * ldb, ldb,
+                         beta, c + (ptrdiff_t)i * ldc + j + jj, ldc);
+            }
+        }
+    }
+}
+
+/* ---- XN: broadcasts ---------------------------------------------------------------------------- */
+
+BLK_INLINE __mmask16 lane_mask(int cols, int v)
+{
+    int left = cols - 16 * v;
+    return left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1u);
+}
+
+/* a(i, p) = a[i·si + p·sp]: si = lda, sp = 1 for A[m,k]; si = 1, sp = lda for A[k,m]ᵀ. */
+BLK_INLINE void xn_tile(const int MR, const int NV, int cols, int k, float alpha,
+                        const float* a, ptrdiff_t si, ptrdiff_t sp, const float* b, ptrdiff_t ldb,
+                        float beta, float* c, ptrdiff_t ldc)
+{
+    __mmask16 mask[XN_MAX_NV];
+    UNROLL for (int v = 0; v < NV; v++)
+        mask[v] = lane_mask(cols, v);
+
+    __m512 acc[XN_MAX_MR][XN_MAX_NV];
+    UNROLL for (int i = 0; i < MR; i++)
+        UNROLL for (int v = 0; v < NV; v++)
+            acc[i][v] = _mm512_setzero_ps();
+
+    for (int p = 0; p < k; p++) {
+        const float* brow = b + p * ldb;
+        __m512 bv[XN_MAX_NV];
+        UNROLL for (int v = 0; v < NV; v++)
+            bv[v] = _mm512_maskz_loadu_ps(mask[v], brow + 16 * v);
+        UNROLL for (int i = 0; i < MR; i++) {
+            __m512 av = _mm512_set1_ps(a[i * si + p * sp]);
+            UNROLL for (int v = 0; v < NV; v++)
+                acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
+        }
+    }
+
+    const __m512 va = _mm512_set1_ps(alpha);
+    const __m512 vb = _mm512_set1_ps(beta);
+    UNROLL for (int i = 0; i < MR; i++)
+        UNROLL for (int v = 0; v < NV; v++) {
+            float* out = c + i * ldc + 16 * v;
+            __m512 r = _mm512_mul_ps(va, acc[i][v]);
+            if (beta != 0.0f)
+                r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask[v], out), r);
+            _mm512_mask_storeu_ps(out, mask[v], r);
+        }
+}
+
+static int xn_vectors(int mr) { return mr <= 2 ? 8 : mr <= 4 ? 5 : 4; }
+
+#define XN_CASE(MR) case MR: xn_tile(MR, XN_NV(MR), cols, k, alpha, a, si, sp, b, ldb, beta, c, ldc); break;
+#define XN_NV(MR) ((MR) <= 2 ? 8 : (MR) <= 4 ? 5 : 4)
+
+static BLK_TARGET void xn_block(int mr, int cols, int k, float alpha, const float* a, ptrdiff_t si, ptrdiff_t sp,
+                                const float* b, ptrdiff_t ldb, float beta, float* c, ptrdiff_t ldc)
+{
+    switch (mr) {
+    XN_CASE(1) XN_CASE(2) XN_CASE(3) XN_CASE(4) XN_CASE(5) XN_CASE(6)
+    default: break;
+    }
+}
+
+void blk_sgemm_xn(int trans_a, int m, int n, int k, float alpha, const float* a, int lda,
+                  const float* b, int ldb, float beta, float* c, int ldc)
+{
+    const ptrdiff_t si = trans_a ? 1 : lda, sp = trans_a ? lda : 1;
+    const int mr_full = m < 6 ? m : 6;
+    const int panel = 16 * xn_vectors(mr_full);
+    const int panels = (n + panel - 1) / panel;
+    for (int q = 0; q < panels; q++) {
+        const int j = q * panel;
+        const int width = n - j < panel ? n - j : panel;
+        for (int i = 0; i < m; i += 6) {
+            const int mr = m - i < 6 ? m - i : 6;
+            const int step = 16 * xn_vectors(mr);
+            for (int jj = 0; jj < width; jj += step) {
+                const int cols = width - jj < step ? width - jj : step;
+                xn_block(mr, cols, k, alpha, a + i * si, si, sp, b + j + jj, ldb, beta,
+                         c + (ptrdiff_t)i * ldc + j + jj, ldc);
+            }
+        }
+    }
+}
+
+/* ---- transpose ------------------------------------------------------------------------------------ */
+
+static inline void store(float* out, float value, float beta)
+{
+    *out = beta == 0.0f ? value : value + beta * *out;
+}
+
+/* One 8×8 block through registers: pairs interleaved, then quads, then 128-bit halves. */
+BLK_INLINE void transpose8(const float* src, ptrdiff_t lds, float* dst, ptrdiff_t ldd, float beta)
+{
+    __m256 r[8], t[8], u[8];
+    UNROLL for (int i = 0; i < 8; i++)
+        r[i] = _mm256_loadu_ps(src + i * lds);
+    UNROLL for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    UNROLL for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    UNROLL for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+    const __m256 vb = _mm256_set1_ps(beta);
+    UNROLL for (int i = 0; i < 8; i++) {
+        float* out = dst + i * ldd;
+        _mm256_storeu_ps(out, beta == 0.0f ? r[i] : _mm256_fmadd_ps(vb, _mm256_loadu_ps(out), r[i]));
+    }
+}
+
+BLK_TARGET void blk_transpose(int rows, int cols, const float* src, int lds, float beta, float* dst, int ldd)
+{
+    /* Strips of 16 source rows: each 16×8 block writes 8 whole 64-byte lines of the destination, and
+     * the strip reads its 16 rows front to back. Ragged edges element by element. */
+    const int strips = rows / 16;
+    for (int strip = 0; strip < strips; strip++) {
+        const int r = strip * 16;
+        int c = 0;
+        for (; c + 8 <= cols; c += 8) {
+            transpose8(src + (ptrdiff_t)r * lds + c, lds, dst + (ptrdiff_t)c * ldd + r, ldd, beta);
+            transpose8(src + (ptrdiff_t)(r + 8) * lds + c, lds, dst + (ptrdiff_t)c * ldd + r + 8, ldd, beta);
+        }
+        for (; c < cols; c++)
+            for (int i = r; i < r + 16; i++)
+                store(dst + (ptrdiff_t)c * ldd + i, src[(ptrdiff_t)i * lds + c], beta);
+    }
+    for (int r = strips * 16; r < rows; r++)
+        for (int c = 0; c < cols; c++)
+            store(dst + (ptrdiff_t)c * ldd + r, src[(ptrdiff_t)r * lds + c], beta);
+}

@@ -1,0 +1,38 @@
+/* BlasLinear's own small-batch GEMM kernels (AVX-512): the routes the CPU backend takes where
+ * a general BLAS spends more time preparing a product than computing it, that is when one operand has
+ * few rows (a batch of 1 to a few dozen) and the weight is read once per call.
+ *
+ * Row-major, β = 0 never reads C, and no argument is checked here: the managed caller
+ * (src/Interop/Cpu/CpuRouter.cs) validates every one before it calls, and calls only when
+ * blk_supported() is 1. Each function runs on the calling thread; CpuWorkers.cs splits larger products
+ * over the columns of C and calls once per slice. */
+#ifndef BLASLINEAR_KERNELS_H
+#define BLASLINEAR_KERNELS_H
+
+#define BLK_API __attribute__((visibility("default")))
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* 1 when this CPU runs the kernels (AVX-512 F/VL/BW/DQ and FMA), 0 otherwise. */
+BLK_API int blk_supported(void);
+
+/* C[m,n] = α·A[m,k]·B[n,k]ᵀ + β·C: every element a dot product of two contiguous rows. */
+BLK_API void blk_sgemm_nt(int m, int n, int k, float alpha, const float* a, int lda,
+                          const float* b, int ldb, float beta, float* c, int ldc);
+
+/* C[m,n] = α·op(A)·B[k,n] + β·C with op(A) = A[m,k] (trans_a = 0) or A[k,m]ᵀ (trans_a = 1): rows of B
+ * scaled by elements of A and summed into register tiles of C. */
+BLK_API void blk_sgemm_xn(int trans_a, int m, int n, int k, float alpha, const float* a, int lda,
+                          const float* b, int ldb, float beta, float* c, int ldc);
+
+/* dst[c,r] = src[r,c] + β·dst[c,r] for a rows×cols source (β = 0 never reads dst): brings back the
+ * result of a product computed with its operands swapped, (A·Bᵀ)ᵀ = B·Aᵀ (see CpuRouter.cs). */
+BLK_API void blk_transpose(int rows, int cols, const float* src, int lds, float beta, float* dst, int ldd);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

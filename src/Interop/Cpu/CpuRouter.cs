@@ -1,0 +1,379 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using BlasLinear.Interop.Native;
+using static BlasLinear.Interop.Native.Interop.Kernels;
+using static BlasLinear.Interop.Native.Interop.OneDnn;
+using static BlasLinear.Interop.Native.Interop.OpenBlas;
+
+namespace BlasLinear.Interop;
+
+/// <summary>
+/// Chooses, for each row-major product, which CPU provider computes it, and calls it. The caller holds
+/// <see cref="CpuGate"/> and has validated every argument; α ≠ 0, k ≥ 1 and m·n ≥ 1 here.
+/// </summary>
+/// <remarks>
+/// <para>The table for <see cref="CpuRoutes.Auto"/>. "batch" is the dimension the layers' batch becomes:
+/// m for the forward and input-gradient products, k for the weight gradient (Aᵀ·B). Measured with
+/// 1024→1024 on the reference machine (2 cores of an AMD EPYC Zen 5, AVX-512; OpenBLAS 0.3.21 with
+/// OPENBLAS_CORETYPE=Haswell, oneDNN 2.6.3), median µs of one product, OpenBLAS / kernels / oneDNN,
+/// by native/kernels' tuning run and confirmed by the benchmark's <c>--cpu-routes</c> rows
+/// (README, "CPU routes"):</para>
+/// <code>
+///   shape         batch   route                       why (µs: OpenBLAS / kernels / oneDNN)
+///   A·Bᵀ (X·Wᵀ)   1–16    kernels, dot products        b1 183/37/38, b4 390/43/69, b16 334/221/1044
+///                 17–255  oneDNN on (B·Aᵀ)ᵀ, swapped    b32 533/349/(1055 direct, 245 swapped),
+///                                                      b128 1573/1252/(1588, 1033)
+///                 ≥ 256   oneDNN direct                b256 3097/-/2328, b512 5985/6862/3811
+///                 (no oneDNN: kernels to 128, then OpenBLAS)
+///   A·B   (X·W)   1–4     kernels, broadcasts          b1 156/42/48, b2 225/35/78, b4 352/45/70
+///                 ≥ 5     oneDNN                       b8 378/96/78, b32 484/446/205, b512 5988/3523/3282
+///                 (no oneDNN: kernels; they beat OpenBLAS at every batch measured)
+///   Aᵀ·B  (dW)    1–4     kernels, broadcasts          b1 156/96/167, b4 209/117/158
+///                 ≥ 5     oneDNN                       b16 529/257/141, b128 1597/897/780, b512 5718/3779/3072
+///                 (no oneDNN: kernels)
+///   Aᵀ·Bᵀ         any     OpenBLAS                     (the layers never ask for it)
+/// </code>
+/// <para>Without AVX-512 the kernels' rows go to oneDNN where it is present and to OpenBLAS otherwise.
+/// Products under 32,768 multiply-adds run on the caller (handing a slice to another thread costs more
+/// than they do); the others are split over whole 16-column slices of C, one per thread of
+/// <see cref="CpuGate.Threads"/>, the one thread setting of every provider, and run on
+/// <see cref="CpuWorkers"/>. oneDNN is called single-threaded on each slice (its OpenMP team held to one
+/// thread for the call), so BlasLinear's routes run on one pool whose spinning it controls, and the gate
+/// lets one multithreaded call in at a time, so that pool and OpenBLAS's never compute at once.</para>
+/// </remarks>
+internal sealed class CpuRouter
+{
+    private const long SingleThreadBelow = 32_768;
+    private static readonly Action<int> s_runSlice = RunSharedSlice;
+    private static Job s_job;
+
+    private readonly unsafe delegate* unmanaged<int, void> _setOmpThreads;
+    private readonly unsafe delegate* unmanaged<int> _getOmpThreads;
+    private readonly bool _oneDnnSplits;
+
+    private unsafe CpuRouter(CpuRoutes requested, bool kernels, bool oneDnn, nint setOmpThreads, nint getOmpThreads,
+        string kernelsNote, string oneDnnNote)
+    {
+        Requested = requested;
+        HasKernels = kernels;
+        HasOneDnn = oneDnn;
+        _setOmpThreads = (delegate* unmanaged<int, void>)setOmpThreads;
+        _getOmpThreads = (delegate* unmanaged<int>)getOmpThreads;
+        // oneDNN is split over BlasLinear's threads only when its own team can be held to one thread.
+        _oneDnnSplits = setOmpThreads != 0 && getOmpThreads != 0;
+        KernelsNote = kernelsNote;
+        OneDnnNote = oneDnnNote;
+    }
+
+    internal enum Route
+    {
+        OpenBlas,
+        KernelsDot,
+        KernelsBroadcast,
+        OneDnn,
+        OneDnnSwapped,
+    }
+
+    public CpuRoutes Requested { get; }
+
+    /// <summary>The kernels are loaded, this CPU runs them, and the routing may use them.</summary>
+    public bool HasKernels { get; }
+
+    /// <summary>oneDNN is loaded and the routing may use it.</summary>
+    public bool HasOneDnn { get; }
+
+    /// <summary>What was found of the kernels, for the description.</summary>
+    public string KernelsNote { get; }
+
+    /// <summary>What was found of oneDNN, for the description.</summary>
+    public string OneDnnNote { get; }
+
+    /// <summary>The <see cref="CpuRoutes.Auto"/> table with the given providers present, for its tests.</summary>
+    internal static CpuRouter AutoWith(bool kernels, bool oneDnn) =>
+        new(CpuRoutes.Auto, kernels, oneDnn, 0, 0, string.Empty, string.Empty);
+
+    /// <summary>Finds the providers; a pinned provider that is missing throws with the reason.</summary>
+    /// <exception cref="BackendUnavailableException">The pinned provider cannot be used here.</exception>
+    public static unsafe CpuRouter Create(CpuRoutes requested)
+    {
+        LoadedLibrary kernelsLibrary = NativeLibraries.Kernels;
+        bool kernelsRun = kernelsLibrary.IsLoaded && blk_supported() == 1;
+        string kernelsNote = !kernelsLibrary.IsLoaded
+            ? "not loaded (" + string.Join("; ", kernelsLibrary.Trace) + ")"
+            : kernelsRun
+                ? $"{kernelsLibrary.ResolvedPath} (AVX-512)"
+                : $"{kernelsLibrary.ResolvedPath}: not used, this CPU has no AVX-512";
+
+        LoadedLibrary oneDnnLibrary = NativeLibraries.OneDnn;
+        string oneDnnNote;
+        nint setOmp = 0, getOmp = 0;
+        if (oneDnnLibrary.IsLoaded)
+        {
+            DnnlVersion* version = dnnl_version();
+            bool omp = version->CpuRuntime == RuntimeOmp
+                // dlsym on oneDNN's handle searches its dependencies: the OpenMP runtime it was built with.
+                && NativeLibrary.TryGetExport(oneDnnLibrary.Handle, "omp_set_num_threads", out setOmp)
+                && NativeLibrary.TryGetExport(oneDnnLibrary.Handle, "omp_get_max_threads", out getOmp);
+            if (!omp)
+            {
+                setOmp = getOmp = 0;
+            }
+
+            string threading = omp
+                ? "OpenMP held to one thread per call, split over BlasLinear's threads"
+                : string.Create(CultureInfo.InvariantCulture, $"CPU runtime {version->CpuRuntime}: runs its own threads, not split");
+            oneDnnNote = string.Create(CultureInfo.InvariantCulture,
+                $"{oneDnnLibrary.ResolvedPath} ({version->Major}.{version->Minor}.{version->Patch}, ISA 0x{dnnl_get_effective_cpu_isa():x}; {threading})");
+        }
+        else
+        {
+            oneDnnNote = "not found (" + string.Join("; ", oneDnnLibrary.Trace) + "); optional: apt-get install libdnnl2";
+        }
+
+        if (requested == CpuRoutes.Kernels && !kernelsRun)
+        {
+            throw new BackendUnavailableException(BackendKind.OpenBlas, "CpuRoutes.Kernels was asked for, but BlasLinear's kernels are " + kernelsNote);
+        }
+
+        if (requested == CpuRoutes.OneDnn && !oneDnnLibrary.IsLoaded)
+        {
+            throw new BackendUnavailableException(BackendKind.OpenBlas, "CpuRoutes.OneDnn was asked for, but oneDNN is " + oneDnnNote);
+        }
+
+        bool useKernels = kernelsRun && requested is CpuRoutes.Auto or CpuRoutes.Kernels;
+        bool useOneDnn = oneDnnLibrary.IsLoaded && requested is CpuRoutes.Auto or CpuRoutes.OneDnn;
+        return new CpuRouter(requested, useKernels, useOneDnn, setOmp, getOmp, kernelsNote, oneDnnNote);
+    }
+
+    /// <summary>The routing in force, one line for the description.</summary>
+    public string Describe() => Requested switch
+    {
+        CpuRoutes.OpenBlas => "pinned: OpenBLAS for every product",
+        CpuRoutes.Kernels => "pinned: kernels for op(A)·B and A·Bᵀ, OpenBLAS for Aᵀ·Bᵀ",
+        CpuRoutes.OneDnn => "pinned: oneDNN for every product",
+        _ => (HasKernels, HasOneDnn) switch
+        {
+            (true, true) => "auto: A·Bᵀ kernels to batch 24, oneDNN swapped to 63, then oneDNN; A·B kernels to batch 5, Aᵀ·B to 4, then oneDNN",
+            (true, false) => "auto: A·Bᵀ kernels to batch 255, then OpenBLAS; A·B and Aᵀ·B kernels at every batch",
+            (false, true) => "auto: oneDNN for every product but Aᵀ·Bᵀ (no AVX-512 kernels)",
+            _ => "auto: OpenBLAS for every product (no kernels, no oneDNN)",
+        },
+    };
+
+    /// <summary>The route <see cref="Gemm"/> takes for this product.</summary>
+    public Route Choose(Transpose transA, Transpose transB, int m, int n, int k)
+    {
+        _ = n;
+        bool ta = transA == Transpose.Trans, tb = transB == Transpose.Trans;
+        switch (Requested)
+        {
+            case CpuRoutes.OpenBlas:
+                return Route.OpenBlas;
+            case CpuRoutes.OneDnn:
+                return Route.OneDnn;
+            case CpuRoutes.Kernels:
+                return (ta, tb) switch
+                {
+                    (false, true) => Route.KernelsDot,
+                    (_, false) => Route.KernelsBroadcast,
+                    _ => Route.OpenBlas,
+                };
+        }
+
+        if (!ta && tb)
+        {
+            if (HasKernels && m <= (HasOneDnn ? 24 : 255))
+            {
+                return Route.KernelsDot;
+            }
+
+            if (HasOneDnn)
+            {
+                // The swapped route transposes with the kernels library's AVX-512 code.
+                return m < 64 && HasKernels ? Route.OneDnnSwapped : Route.OneDnn;
+            }
+
+            return Route.OpenBlas;
+        }
+
+        if (!tb)
+        {
+            int batch = ta ? k : m;
+            if (HasKernels && (batch <= (ta ? 4 : 5) || !HasOneDnn))
+            {
+                return Route.KernelsBroadcast;
+            }
+
+            return HasOneDnn ? Route.OneDnn : Route.OpenBlas;
+        }
+
+        return Route.OpenBlas;
+    }
+
+    /// <summary>C = α·op(A)·op(B) + β·C by <see cref="Choose"/>'s route.</summary>
+    public unsafe void Gemm(
+        Transpose transA, Transpose transB, int m, int n, int k,
+        float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
+    {
+        Route route = Choose(transA, transB, m, n, k);
+        if (route == Route.OpenBlas)
+        {
+            // OpenBLAS runs its own threads.
+            cblas_sgemm(CblasOrder.RowMajor, ToCblas(transA), ToCblas(transB), m, n, k,
+                alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
+
+        // Slices of whole 16-column vectors, one per thread; small products stay on the caller.
+        int parts = (long)m * n * k < SingleThreadBelow || (route is Route.OneDnn or Route.OneDnnSwapped && !_oneDnnSplits)
+            ? 1
+            : Math.Min(CpuGate.Threads, Math.Max(1, n / 16));
+        CpuScratch.Block work = route == Route.OneDnnSwapped ? CpuScratch.Rent((long)n * m) : default;
+        try
+        {
+            var job = new Job(route, transA == Transpose.Trans, transB == Transpose.Trans, m, n, k, parts,
+                alpha, a, lda, b, ldb, beta, c, ldc, work.Pointer, _setOmpThreads, _getOmpThreads);
+            int status;
+            if (parts == 1)
+            {
+                // Single-threaded calls may run concurrently (one per core when the gate is in that mode),
+                // so each keeps its job on its own stack.
+                RunSlice(ref job, 0);
+                status = job.OneDnnStatus;
+            }
+            else
+            {
+                // A split call holds the whole gate: it is the only one, so the job can be shared with the pool.
+                s_job = job;
+                try
+                {
+                    CpuWorkers.Run(parts, s_runSlice);
+                    status = s_job.OneDnnStatus;
+                }
+                finally
+                {
+                    s_job = default;
+                }
+            }
+
+            if (status != Success)
+            {
+                // Every argument was checked before the call, so this is oneDNN failing (out of memory).
+                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                    $"oneDNN dnnl_sgemm failed with dnnl_status_t {status}."));
+            }
+        }
+        finally
+        {
+            if (route == Route.OneDnnSwapped)
+            {
+                CpuScratch.Return(work);
+            }
+        }
+    }
+
+    private static void RunSharedSlice(int part) => RunSlice(ref s_job, part);
+
+    /// <summary>Slice <paramref name="part"/> of <paramref name="job"/>: columns [j0, j1) of C.</summary>
+    private static unsafe void RunSlice(ref Job job, int part)
+    {
+        int j0 = Boundary(job.N, part, job.Parts), j1 = Boundary(job.N, part + 1, job.Parts);
+        int w = j1 - j0;
+        if (w <= 0)
+        {
+            return;
+        }
+
+        // Column j of op(B) starts at B + j·ldb when B is stored transposed ([n, k]), at B + j otherwise.
+        float* bSlice = job.B + (job.TransB ? (long)j0 * job.Ldb : j0);
+        float* cSlice = job.C + j0;
+        switch (job.Route)
+        {
+            case Route.KernelsDot:
+                blk_sgemm_nt(job.M, w, job.K, job.Alpha, job.A, job.Lda, bSlice, job.Ldb, job.Beta, cSlice, job.Ldc);
+                break;
+            case Route.KernelsBroadcast:
+                blk_sgemm_xn(job.TransA ? 1 : 0, job.M, w, job.K, job.Alpha, job.A, job.Lda, bSlice, job.Ldb, job.Beta, cSlice, job.Ldc);
+                break;
+            case Route.OneDnn:
+                RecordOneDnn(ref job, OneDnnSingleThreaded(ref job, (byte)(job.TransA ? 'T' : 'N'), (byte)(job.TransB ? 'T' : 'N'),
+                    job.M, w, job.K, job.A, job.Lda, bSlice, job.Ldb, job.Beta, cSlice, job.Ldc));
+                break;
+            case Route.OneDnnSwapped:
+                // Rows [j0, j1) of the n×m product B·Aᵀ, then their transpose into C's columns [j0, j1).
+                float* rows = job.Work + (long)j0 * job.M;
+                int status = OneDnnSingleThreaded(ref job, (byte)'N', (byte)'T', w, job.M, job.K, bSlice, job.Ldb, job.A, job.Lda, 0f, rows, job.M);
+                RecordOneDnn(ref job, status);
+                if (status == Success)
+                {
+                    blk_transpose(w, job.M, rows, job.M, job.Beta, cSlice, job.Ldc);
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>dnnl_sgemm on this thread alone: its OpenMP team is set to one thread for the call and restored.</summary>
+    private static unsafe int OneDnnSingleThreaded(ref Job job, byte transA, byte transB, long m, long n, long k,
+        float* a, long lda, float* b, long ldb, float beta, float* c, long ldc)
+    {
+        if (job.SetOmpThreads is null)
+        {
+            return dnnl_sgemm(transA, transB, m, n, k, job.Alpha, a, lda, b, ldb, beta, c, ldc);
+        }
+
+        int saved = job.GetOmpThreads();
+        job.SetOmpThreads(1);
+        try
+        {
+            return dnnl_sgemm(transA, transB, m, n, k, job.Alpha, a, lda, b, ldb, beta, c, ldc);
+        }
+        finally
+        {
+            job.SetOmpThreads(saved);
+        }
+    }
+
+    private static void RecordOneDnn(ref Job job, int status)
+    {
+        if (status != Success)
+        {
+            Interlocked.CompareExchange(ref job.OneDnnStatus, status, Success);
+        }
+    }
+
+    private static int Boundary(int n, int part, int parts) =>
+        part >= parts ? n : (int)Math.Min(n, ((long)n * part / parts) & ~15L);
+
+    /// <summary>One split product; only one runs at a time (the caller holds the whole gate when parts &gt; 1).</summary>
+    private unsafe struct Job(
+        Route route, bool transA, bool transB, int m, int n, int k, int parts,
+        float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, float* work,
+        delegate* unmanaged<int, void> setOmpThreads, delegate* unmanaged<int> getOmpThreads)
+    {
+        public readonly Route Route = route;
+        public readonly bool TransA = transA;
+        public readonly bool TransB = transB;
+        public readonly int M = m;
+        public readonly int N = n;
+        public readonly int K = k;
+        public readonly int Parts = parts;
+        public readonly float Alpha = alpha;
+        public readonly float* A = a;
+        public readonly int Lda = lda;
+        public readonly float* B = b;
+        public readonly int Ldb = ldb;
+        public readonly float Beta = beta;
+        public readonly float* C = c;
+        public readonly int Ldc = ldc;
+        public readonly float* Work = work;
+        public readonly delegate* unmanaged<int, void> SetOmpThreads = setOmpThreads;
+        public readonly delegate* unmanaged<int> GetOmpThreads = getOmpThreads;
+        public int OneDnnStatus;
+    }
+
+    private static byte Flag(Transpose trans) => trans == Transpose.Trans ? (byte)'T' : (byte)'N';
+
+    private static CblasTranspose ToCblas(Transpose trans) =>
+        trans == Transpose.Trans ? CblasTranspose.Trans : CblasTranspose.NoTrans;
+}
