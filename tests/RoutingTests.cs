@@ -45,6 +45,14 @@ public class RoutingTests
         Assert.Equal(Route.KernelsBroadcast, router.Choose(Transpose.Trans, Transpose.NoTrans, 1024, 1024, 4));
         Assert.Equal(Route.OneDnn, router.Choose(Transpose.Trans, Transpose.NoTrans, 1024, 1024, 5));
         Assert.Equal(Route.OpenBlas, router.Choose(Transpose.Trans, Transpose.Trans, 7, 7, 7));
+
+        // Small products stay on the kernels at any batch, and Linear keeps no copy for them.
+        Assert.Equal(Route.KernelsDot, router.Choose(Transpose.NoTrans, Transpose.Trans, 300, 8, 8));
+        Assert.Equal(Route.KernelsBroadcast, router.Choose(Transpose.NoTrans, Transpose.NoTrans, 300, 8, 8));
+        Assert.Equal(Route.KernelsBroadcast, router.Choose(Transpose.Trans, Transpose.NoTrans, 8, 8, 300));
+        Assert.False(router.PrefersTransposedWeight(300, 8, 8));
+        Assert.True(router.PrefersTransposedWeight(6, 1024, 1024));
+        Assert.False(router.PrefersTransposedWeight(5, 1024, 1024));
     }
 
     [Fact]
@@ -90,6 +98,108 @@ public class RoutingTests
         float[] y = layer.Forward(x);
         Tolerance.AssertWithin($"{layer} m={batch} Y", 1024, y, batch, 1024,
             Expected.LayerForward(layer.Layout == WeightLayout.OutByIn, batch, 1024, 1024, x, layer.Weight.ToArray(), layer.Bias!.ToArray()));
+    }
+
+    /// <summary>
+    /// Linear's transposed weight copy: used from the first forward, rebuilt after every CopyFrom and
+    /// ResetParameters that follows weights used twice or more (never a stale product), kept when the weight
+    /// is only read, and abandoned for good once a writable span has been taken.
+    /// </summary>
+    [SkippableFact]
+    public void Linear_transposed_weight_follows_every_write_and_is_dropped_after_a_writable_span()
+    {
+        BlasBackend backend = Backends.Get(Backends.OpenBlas);
+        Skip.IfNot(backend.PrefersTransposedWeight(32, 97, 150), "this CPU backend routes X·W no faster than X·Wᵀ (no kernels, no oneDNN)");
+        using var layer = new Layers.Linear(150, 97, bias: true, backend, seed: 3);
+        const int m = 32;
+        float[] x = TestData.Uniform(m * 150, 4);
+
+        Check("first forward");
+        Assert.True(layer.HoldsCurrentTransposedWeight);
+        Check("second forward");
+        Check("third forward");
+
+        layer.Weight.CopyFrom(TestData.Uniform(97 * 150, 5));
+        Assert.False(layer.HoldsCurrentTransposedWeight);
+        Check("after CopyFrom");
+        Assert.True(layer.HoldsCurrentTransposedWeight);
+        Check("second forward after CopyFrom");
+
+        layer.ResetParameters(seed: 6);
+        Check("after ResetParameters");
+        Check("second forward after ResetParameters");
+
+        Assert.Equal(layer.Weight.ToArray(), layer.Weight.AsReadOnlySpan().ToArray());
+        Check("after a read-only span");
+        Assert.True(layer.HoldsCurrentTransposedWeight);
+
+        Span<float> writable = layer.Weight.AsSpan();
+        Assert.False(layer.HoldsCurrentTransposedWeight);
+        Check("after AsSpan");
+        writable[0] += 1f;
+        writable[97 * 150 - 1] = -2f;
+        Check("after writing through the span");
+        layer.Weight.CopyFrom(TestData.Uniform(97 * 150, 7));
+        Check("after CopyFrom once exposed");
+        Check("second forward once exposed");
+        Assert.False(layer.HoldsCurrentTransposedWeight);
+
+        void Check(string when)
+        {
+            float[] y = layer.Forward(x);
+            Tolerance.AssertWithin($"{when}: Y", 150, y, m, 97,
+                Expected.LayerForward(true, m, 150, 97, x, layer.Weight.ToArray(), layer.Bias!.ToArray()));
+        }
+    }
+
+    /// <summary>
+    /// A training loop (weights written before every forward) multiplies directly after its first step,
+    /// so it never pays for a transpose; two forwards on one set of weights bring the copy back for the
+    /// next set. Each set of weights gives the same bits on every forward.
+    /// </summary>
+    [SkippableFact]
+    public void Weights_written_before_every_forward_are_multiplied_directly_and_repeat_bit_for_bit()
+    {
+        BlasBackend backend = Backends.Get(Backends.OpenBlas);
+        Skip.IfNot(backend.PrefersTransposedWeight(16, 97, 150), "this CPU backend routes X·W no faster than X·Wᵀ (no kernels, no oneDNN)");
+        using var layer = new Layers.Linear(150, 97, bias: false, backend, seed: 10);
+        float[] x = TestData.Uniform(16 * 150, 11);
+        float[] first = layer.Forward(x);
+        Assert.True(layer.HoldsCurrentTransposedWeight);
+        for (int step = 0; step < 3; step++)
+        {
+            layer.Weight.CopyFrom(TestData.Uniform(97 * 150, 12 + step));
+            float[] y = layer.Forward(x);
+            Assert.False(layer.HoldsCurrentTransposedWeight);
+            Tolerance.AssertWithin($"step {step}", 150, y, 16, 97, Expected.LayerForward(true, 16, 150, 97, x, layer.Weight.ToArray(), []));
+        }
+
+        // The last set is now used a second time: still directly, and the same bits.
+        float[] again = layer.Forward(x);
+        Assert.Equal(layer.Forward(x), again);
+        layer.Weight.CopyFrom(TestData.Uniform(97 * 150, 10));
+        Assert.Equal(layer.Forward(x), layer.Forward(x));
+        Assert.True(layer.HoldsCurrentTransposedWeight);
+        Tolerance.AssertWithin("copy again", 150, layer.Forward(x), 16, 97, Expected.LayerForward(true, 16, 150, 97, x, layer.Weight.ToArray(), []));
+        Assert.Equal(first.Length, again.Length);
+    }
+
+    /// <summary>Threads racing to build the copy on a fresh layer all get the right product.</summary>
+    [SkippableFact]
+    public void Concurrent_first_forwards_agree_while_the_copy_is_built()
+    {
+        BlasBackend backend = Backends.Get(Backends.OpenBlas);
+        using var layer = new Layers.Linear(150, 97, bias: false, backend, seed: 8);
+        float[] x = TestData.Uniform(40 * 150, 9);
+        var reference = Expected.LayerForward(true, 40, 150, 97, x, layer.Weight.ToArray(), []);
+        float[][] results = new float[64][];
+        Parallel.For(0, 64, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i => results[i] = layer.Forward(x));
+        foreach (float[] y in results)
+        {
+            Tolerance.AssertWithin("concurrent Y", 150, y, 40, 97, reference);
+        }
+
+        Assert.True(layer.HoldsCurrentTransposedWeight || !Backends.Get(Backends.OpenBlas).PrefersTransposedWeight(40, 97, 150));
     }
 
     [SkippableFact]

@@ -249,6 +249,33 @@ public abstract class BlasBackend : IDisposable
     }
 
     /// <summary>
+    /// True when this backend computes X·W, with W stored k×n, faster than X·Bᵀ with the same matrix
+    /// stored n×k, for X of m rows: then a layer whose weight is stored n×k (<c>Linear</c>) gains by
+    /// keeping a transposed copy of it. False unless the backend's routing says so.
+    /// </summary>
+    internal virtual bool PrefersTransposedWeight(int m, int n, int k) => false;
+
+    /// <summary>destination[c, r] = source[r, c] for a rows×cols <paramref name="source"/>; both this backend's buffers.</summary>
+    internal unsafe void TransposeInto(BlasBuffer source, int rows, int cols, BlasBuffer destination)
+    {
+        ThrowIfDisposed();
+        CheckOwner(source, nameof(source));
+        CheckOwner(destination, nameof(destination));
+        if (source.Length < (long)rows * cols || destination.Length < (long)rows * cols || ReferenceEquals(source, destination))
+        {
+            throw new ArgumentException($"Cannot transpose {source.ShapeText} ({rows}×{cols}) into {destination.ShapeText}.", nameof(destination));
+        }
+
+        using var leaseSource = new Lease(source);
+        using var leaseDestination = new Lease(destination);
+        TransposeCore(source.Pointer, rows, cols, destination.Pointer);
+    }
+
+    /// <summary>The transpose of <see cref="TransposeInto"/>; only backends that override <see cref="PrefersTransposedWeight"/> are asked.</summary>
+    private protected virtual unsafe void TransposeCore(float* source, int rows, int cols, float* destination) =>
+        throw new NotSupportedException($"{Kind} keeps no transposed copies.");
+
+    /// <summary>
     /// Makes host data available to this backend: on OpenBLAS the span itself (no copy); on a device,
     /// a copy in <paramref name="staging"/>, which is allocated, or replaced by a larger one, as needed
     /// and belongs to the caller.

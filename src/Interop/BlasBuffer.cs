@@ -8,6 +8,8 @@ namespace BlasLinear.Interop;
 public abstract class BlasBuffer : IDisposable
 {
     private readonly int[] _shape;
+    private int _version;
+    private int _exposed;
 
     private protected BlasBuffer(BlasBackend backend, int[] shape, long length)
     {
@@ -34,11 +36,28 @@ public abstract class BlasBuffer : IDisposable
     /// <summary>The shape as PyTorch prints it, e.g. <c>[7, 5]</c>.</summary>
     public string ShapeText => "[" + string.Join(", ", _shape) + "]";
 
-    /// <summary>The memory as a span.</summary>
+    /// <summary>The memory as a writable span.</summary>
+    /// <remarks>
+    /// Writes through the span are invisible to the library, so a layer that keeps a derived copy of this
+    /// buffer (on the CPU, <c>Linear</c> keeps its weight transposed as well, for speed) stops using the copy
+    /// for good once a writable view is taken. Read through <see cref="AsReadOnlySpan"/>, and write with
+    /// <see cref="CopyFrom"/>, to keep it.
+    /// </remarks>
     /// <exception cref="NotSupportedException">The memory is not on the host.</exception>
     /// <exception cref="InvalidOperationException">The buffer holds more than <see cref="int.MaxValue"/> floats.</exception>
     /// <exception cref="ObjectDisposedException">The buffer was disposed.</exception>
-    public abstract Span<float> AsSpan();
+    public Span<float> AsSpan()
+    {
+        Span<float> span = HostSpan();
+        MarkExposedForWriting();
+        return span;
+    }
+
+    /// <summary>The memory as a read-only span.</summary>
+    /// <exception cref="NotSupportedException">The memory is not on the host.</exception>
+    /// <exception cref="InvalidOperationException">The buffer holds more than <see cref="int.MaxValue"/> floats.</exception>
+    /// <exception cref="ObjectDisposedException">The buffer was disposed.</exception>
+    public ReadOnlySpan<float> AsReadOnlySpan() => HostSpan();
 
     /// <summary>Copies <paramref name="source"/> into the whole buffer.</summary>
     /// <exception cref="ArgumentException"><paramref name="source"/> does not have <see cref="Length"/> elements.</exception>
@@ -53,6 +72,7 @@ public abstract class BlasBuffer : IDisposable
         }
 
         Upload(source, 0);
+        Interlocked.Increment(ref _version);
     }
 
     /// <summary>Copies the whole buffer into <paramref name="destination"/>.</summary>
@@ -86,6 +106,7 @@ public abstract class BlasBuffer : IDisposable
     {
         ThrowIfDisposed();
         ClearCore();
+        Interlocked.Increment(ref _version);
     }
 
     /// <summary>A range of the buffer, for the backend's operations.</summary>
@@ -102,6 +123,7 @@ public abstract class BlasBuffer : IDisposable
                 nameof(length), $"offset={offset} + length={length} runs past the buffer's {Length} elements.");
         }
 
+        MarkExposedForWriting();
         return new BlasSpan(this, offset, length);
     }
 
@@ -127,7 +149,22 @@ public abstract class BlasBuffer : IDisposable
         ThrowIfDisposed();
         ArgumentOutOfRangeException.ThrowIfGreaterThan(source.Length, Length, nameof(source));
         Upload(source, 0);
+        Interlocked.Increment(ref _version);
     }
+
+    /// <summary>Counts the writes made through <see cref="CopyFrom"/> and <see cref="Clear"/>, each counted once it is done.</summary>
+    internal int Version => Volatile.Read(ref _version);
+
+    /// <summary>
+    /// True once a writable view of the memory was handed out (<see cref="AsSpan"/>, <see cref="Slice"/>, a
+    /// conversion to <see cref="BlasSpan"/>): writes through it are not counted in <see cref="Version"/>.
+    /// </summary>
+    internal bool IsExposedForWriting => Volatile.Read(ref _exposed) != 0;
+
+    internal void MarkExposedForWriting() => Volatile.Write(ref _exposed, 1);
+
+    /// <summary>The host memory as a span, without marking it exposed.</summary>
+    private protected abstract Span<float> HostSpan();
 
     /// <summary>Copies elements starting at <paramref name="offset"/> into <paramref name="destination"/>.</summary>
     internal void CopyRangeTo(long offset, Span<float> destination)

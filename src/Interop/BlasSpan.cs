@@ -98,6 +98,7 @@ public readonly ref struct BlasSpan
     public static implicit operator BlasSpan(BlasBuffer buffer)
     {
         ArgumentNullException.ThrowIfNull(buffer);
+        buffer.MarkExposedForWriting();
         return new(buffer, 0, buffer.Length);
     }
 

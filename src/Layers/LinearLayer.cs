@@ -31,6 +31,12 @@ public abstract class LinearLayer : IDisposable
     private readonly BlasBuffer? _biasGrad;
     private readonly Lock _stagingLock = new();
     private readonly Lock _gradientLock = new();
+    private readonly Lock _transposedLock = new();
+    private BlasBuffer? _transposed;
+    private int _decidedVersion = -1;
+    private bool _usesTransposed;
+    private int _forwardsAtVersion;
+    private int _forwardsAtPreviousVersion = -1;
     private BlasBuffer? _stagedInput;
     private BlasBuffer? _stagedOutput;
     private BlasBuffer? _stagedGradOutput;
@@ -107,6 +113,10 @@ public abstract class LinearLayer : IDisposable
 
     /// <summary>True once disposed.</summary>
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>True while the forward multiplies by a transposed copy of the weight that matches it.</summary>
+    internal bool HoldsCurrentTransposedWeight =>
+        Volatile.Read(ref _decidedVersion) == _weight.Version && _usesTransposed && !_weight.IsExposedForWriting;
 
     /// <summary>The PyTorch-style name used by <see cref="ToString"/>.</summary>
     private protected abstract string Name { get; }
@@ -347,6 +357,11 @@ public abstract class LinearLayer : IDisposable
 
         _weight.Dispose();
         _weightGrad.Dispose();
+        lock (_transposedLock)
+        {
+            _transposed?.Dispose();
+        }
+
         _bias?.Dispose();
         _biasGrad?.Dispose();
         lock (_stagingLock)
@@ -390,7 +405,74 @@ public abstract class LinearLayer : IDisposable
             beta = 1f;
         }
 
+        if (TransposedWeightFor(m) is BlasBuffer transposed)
+        {
+            // Linear's W[out, in] multiplied as its copy Wᵀ[in, out]: ParameterLinear's product, same Y.
+            LinearGemm.Forward(Backend, WeightLayout.InByOut, m, OutFeatures, InFeatures, x, transposed, beta, y);
+            return;
+        }
+
         LinearGemm.Forward(Backend, Layout, m, OutFeatures, InFeatures, x, _weight, beta, y);
+    }
+
+    /// <summary>
+    /// The transposed copy of a <c>Linear</c> weight, when the backend computes X·W faster than X·Wᵀ at
+    /// <paramref name="m"/> rows (the CPU backend's routing, <see cref="BlasBackend"/>'s
+    /// PrefersTransposedWeight); otherwise null and the forward multiplies by <see cref="Weight"/> itself.
+    /// </summary>
+    /// <remarks>
+    /// Whether a given set of weights (each write by <c>CopyFrom</c>, <c>Clear</c> or
+    /// <see cref="ResetParameters(int?)"/> makes a new set) is multiplied through the copy is decided once, at
+    /// its first forward, so the same input and weights always give the same bits. The copy is made for the
+    /// first weights a layer runs and for weights that follow ones used by two or more forwards (inference,
+    /// or several batches per step); weights written before every single forward (a training step) are
+    /// multiplied directly, so such a loop never pays for a transpose. Once a writable view of the weight has
+    /// been taken (<c>AsSpan</c>, <c>Slice</c>, a <c>BlasSpan</c>), writes through it cannot be seen, and the
+    /// copy is not used again. The public views, <c>CopyFrom</c>/<c>CopyTo</c> and the gradients keep the
+    /// documented [out, in] layout; the copy is internal and freed with the layer.
+    /// </remarks>
+    private BlasBuffer? TransposedWeightFor(int m)
+    {
+        if (Layout != WeightLayout.OutByIn || _weight.IsExposedForWriting
+            || !Backend.PrefersTransposedWeight(m, OutFeatures, InFeatures))
+        {
+            return null;
+        }
+
+        int version = _weight.Version;
+        if (Volatile.Read(ref _decidedVersion) != version)
+        {
+            Decide(version);
+        }
+
+        Interlocked.Increment(ref _forwardsAtVersion);
+        return _usesTransposed ? _transposed : null;
+    }
+
+    private void Decide(int version)
+    {
+        lock (_transposedLock)
+        {
+            if (_decidedVersion == version)
+            {
+                return;
+            }
+
+            if (_decidedVersion >= 0)
+            {
+                _forwardsAtPreviousVersion = _forwardsAtVersion;
+            }
+
+            _forwardsAtVersion = 0;
+            _usesTransposed = _forwardsAtPreviousVersion is < 0 or >= 2;
+            if (_usesTransposed)
+            {
+                _transposed ??= Backend.Allocate(InFeatures, OutFeatures);
+                Backend.TransposeInto(_weight, OutFeatures, InFeatures, _transposed);
+            }
+
+            Volatile.Write(ref _decidedVersion, version);
+        }
     }
 
     private void AccumulateParameterGradients(int m, ReadOnlyBlasSpan x, ReadOnlyBlasSpan dy)

@@ -153,7 +153,7 @@ internal sealed class CpuRouter
         CpuRoutes.OneDnn => "pinned: oneDNN for every product",
         _ => (HasKernels, HasOneDnn) switch
         {
-            (true, true) => "auto: A·Bᵀ kernels to batch 24, oneDNN swapped to 63, then oneDNN; A·B kernels to batch 5, Aᵀ·B to 4, then oneDNN",
+            (true, true) => "auto: A·Bᵀ kernels to batch 24, oneDNN swapped to 63, then oneDNN; A·B kernels to batch 5, Aᵀ·B to 4, then oneDNN; kernels under 32768 multiply-adds",
             (true, false) => "auto: A·Bᵀ kernels to batch 255, then OpenBLAS; A·B and Aᵀ·B kernels at every batch",
             (false, true) => "auto: oneDNN for every product but Aᵀ·Bᵀ (no AVX-512 kernels)",
             _ => "auto: OpenBLAS for every product (no kernels, no oneDNN)",
@@ -180,9 +180,12 @@ internal sealed class CpuRouter
                 };
         }
 
+        // Products under SingleThreadBelow run on the kernels whatever their shape: one route, the same bits
+        // for a row in a batch of any size, and no thread hand-off.
+        bool small = (long)m * n * k < SingleThreadBelow;
         if (!ta && tb)
         {
-            if (HasKernels && m <= (HasOneDnn ? 24 : 255))
+            if (HasKernels && (small || m <= (HasOneDnn ? 24 : 255)))
             {
                 return Route.KernelsDot;
             }
@@ -199,7 +202,7 @@ internal sealed class CpuRouter
         if (!tb)
         {
             int batch = ta ? k : m;
-            if (HasKernels && (batch <= (ta ? 4 : 5) || !HasOneDnn))
+            if (HasKernels && (small || batch <= (ta ? 4 : 5) || !HasOneDnn))
             {
                 return Route.KernelsBroadcast;
             }
@@ -208,6 +211,40 @@ internal sealed class CpuRouter
         }
 
         return Route.OpenBlas;
+    }
+
+    /// <summary>
+    /// Whether X·W (W stored k×n) beats X·Bᵀ (the same matrix stored n×k) at m rows here, so that
+    /// <c>Linear</c> gains by keeping its weight transposed too. From the benchmark's Linear and
+    /// ParameterLinear forward rows at 1024→1024 (GFLOP/s, X·Bᵀ route / X·W route): with oneDNN,
+    /// b4 183/152, b5 130/135, b8 156/274, b32 272/318, b128 297/340, b512 323/346; with the kernels
+    /// alone, b8 173/172, b16 182/243, b128 225/296, b512 158/278.
+    /// </summary>
+    public bool PrefersTransposedWeight(int m, int n, int k)
+    {
+        // Products too small to split stay on one route whatever their rows, so that a small layer gives the
+        // same bits for a row in a batch of any size (the kernels compute each element the same way).
+        return Requested == CpuRoutes.Auto && (long)m * n * k >= SingleThreadBelow
+            && (HasOneDnn ? m >= 6 : HasKernels && m >= 16);
+    }
+
+    /// <summary>destination[c, r] = source[r, c], with the kernels' transpose where they run, a managed loop otherwise.</summary>
+    public unsafe void TransposeInto(float* source, int rows, int cols, float* destination)
+    {
+        if (HasKernels)
+        {
+            blk_transpose(rows, cols, source, cols, 0f, destination, rows);
+            return;
+        }
+
+        for (int r = 0; r < rows; r++)
+        {
+            float* row = source + (long)r * cols;
+            for (int c = 0; c < cols; c++)
+            {
+                destination[(long)c * rows + r] = row[c];
+            }
+        }
     }
 
     /// <summary>C = α·op(A)·op(B) + β·C by <see cref="Choose"/>'s route.</summary>

@@ -51,7 +51,7 @@ internal sealed class CudaBuffer : BlasBuffer
 
     internal override System.Runtime.InteropServices.SafeHandle Memory => _memory;
 
-    public override Span<float> AsSpan() =>
+    private protected override Span<float> HostSpan() =>
         throw new NotSupportedException($"BlasBuffer {ShapeText} is in device memory; use CopyTo or CopyFrom.");
 
     protected override void Dispose(bool disposing)

@@ -15,7 +15,7 @@ internal sealed class HostBuffer : BlasBuffer
 
     public override bool IsDisposed => _memory.IsClosed;
 
-    public override unsafe Span<float> AsSpan()
+    private protected override unsafe Span<float> HostSpan()
     {
         ThrowIfDisposed();
         if (Length > int.MaxValue)

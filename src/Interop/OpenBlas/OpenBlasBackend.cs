@@ -153,6 +153,16 @@ public sealed class OpenBlasBackend : BlasBackend
         }
     }
 
+    internal override bool PrefersTransposedWeight(int m, int n, int k) => _router.PrefersTransposedWeight(m, n, k);
+
+    private protected override unsafe void TransposeCore(float* source, int rows, int cols, float* destination)
+    {
+        using (CpuGate.Enter())
+        {
+            _router.TransposeInto(source, rows, cols, destination);
+        }
+    }
+
     private protected override unsafe void GemvCore(
         Transpose trans, int m, int n, float alpha, Operand a, int lda, Operand x, float beta, Operand y)
     {
