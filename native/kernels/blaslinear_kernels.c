@@ -7,7 +7,8 @@
  *                 one k at a time, each A element broadcast against NV vectors of a row of B.
  *
  * The tile shapes are compile-time constants (each instantiated through a switch) so that the
- * accumulators stay in the 32 vector registers: MR·NR + NR + 1 ≤ 32 and MR·NV + NV + 1 ≤ 32. Ragged
+ * accumulators stay in the 32 vector registers: MR·NR + NR + 1 ≤ 32 and MR·NV + NV + 1 ≤ 32 (up to
+ * 8 rows: a batch of 8 is one tile, so each row of the weight is loaded once). Ragged
  * edges use masked loads and stores, which never touch memory outside the operands.
  *
  * Every function runs on the calling thread only: the managed side (CpuWorkers.cs) splits a product
@@ -25,7 +26,7 @@
 #define UNROLL _Pragma("GCC unroll 8")
 #define NT_MAX_MR 8
 #define NT_MAX_NR 6
-#define XN_MAX_MR 6
+#define XN_MAX_MR 8
 #define XN_MAX_NV 8
 
 int blk_supported(void)
@@ -167,16 +168,16 @@ BLK_INLINE void xn_tile(const int MR, const int NV, int cols, int k, float alpha
         }
 }
 
-static int xn_vectors(int mr) { return mr <= 2 ? 8 : mr <= 4 ? 5 : 4; }
+static int xn_vectors(int mr) { return mr <= 2 ? 8 : mr <= 4 ? 5 : mr <= 6 ? 4 : 3; }
 
 #define XN_CASE(MR) case MR: xn_tile(MR, XN_NV(MR), cols, k, alpha, a, si, sp, b, ldb, beta, c, ldc); break;
-#define XN_NV(MR) ((MR) <= 2 ? 8 : (MR) <= 4 ? 5 : 4)
+#define XN_NV(MR) ((MR) <= 2 ? 8 : (MR) <= 4 ? 5 : (MR) <= 6 ? 4 : 3)
 
 static BLK_TARGET void xn_block(int mr, int cols, int k, float alpha, const float* a, ptrdiff_t si, ptrdiff_t sp,
                                 const float* b, ptrdiff_t ldb, float beta, float* c, ptrdiff_t ldc)
 {
     switch (mr) {
-    XN_CASE(1) XN_CASE(2) XN_CASE(3) XN_CASE(4) XN_CASE(5) XN_CASE(6)
+    XN_CASE(1) XN_CASE(2) XN_CASE(3) XN_CASE(4) XN_CASE(5) XN_CASE(6) XN_CASE(7) XN_CASE(8)
     default: break;
     }
 }
@@ -185,14 +186,14 @@ void blk_sgemm_xn(int trans_a, int m, int n, int k, float alpha, const float* a,
                   const float* b, int ldb, float beta, float* c, int ldc)
 {
     const ptrdiff_t si = trans_a ? 1 : lda, sp = trans_a ? lda : 1;
-    const int mr_full = m < 6 ? m : 6;
+    const int mr_full = m < 8 ? m : 8;
     const int panel = 16 * xn_vectors(mr_full);
     const int panels = (n + panel - 1) / panel;
     for (int q = 0; q < panels; q++) {
         const int j = q * panel;
         const int width = n - j < panel ? n - j : panel;
-        for (int i = 0; i < m; i += 6) {
-            const int mr = m - i < 6 ? m - i : 6;
+        for (int i = 0; i < m; i += 8) {
+            const int mr = m - i < 8 ? m - i : 8;
             const int step = 16 * xn_vectors(mr);
             for (int jj = 0; jj < width; jj += step) {
                 const int cols = width - jj < step ? width - jj : step;

@@ -13,25 +13,34 @@ namespace BlasLinear.Interop;
 /// </summary>
 /// <remarks>
 /// <para>The table for <see cref="CpuRoutes.Auto"/>. "batch" is the dimension the layers' batch becomes:
-/// m for the forward and input-gradient products, k for the weight gradient (Aᵀ·B). Measured with
-/// 1024→1024 on the reference machine (2 cores of an AMD EPYC Zen 5, AVX-512; OpenBLAS 0.3.21 with
-/// OPENBLAS_CORETYPE=Haswell, oneDNN 2.6.3), median µs of one product, OpenBLAS / kernels / oneDNN,
-/// by native/kernels' tuning run and confirmed by the benchmark's <c>--cpu-routes</c> rows
-/// (README, "CPU routes"):</para>
+/// m for the forward and input-gradient products, k for the weight gradient (Aᵀ·B). The rows that decide
+/// it are the benchmark's, 1024→1024 on the reference machine (2 cores of an AMD EPYC Zen 5 with
+/// AVX-512; OpenBLAS 0.3.21 with OPENBLAS_CORETYPE=Haswell; oneDNN 2.6.3), each provider pinned and
+/// measured side by side against the same floor in one run:
+/// <c>bench -- --quick --cpu-routes each --shapes 1024x1024 --batches 1,2,4,5,8,16,17,32,64,128,255,256,512</c>
+/// (README, "CPU routes"). Median GFLOP/s, OpenBLAS / kernels / oneDNN (oneDNN on slices, one per thread):</para>
 /// <code>
-///   shape         batch   route                       why (µs: OpenBLAS / kernels / oneDNN)
-///   A·Bᵀ (X·Wᵀ)   1–16    kernels, dot products        b1 183/37/38, b4 390/43/69, b16 334/221/1044
-///                 17–255  oneDNN on (B·Aᵀ)ᵀ, swapped    b32 533/349/(1055 direct, 245 swapped),
-///                                                      b128 1573/1252/(1588, 1033)
-///                 ≥ 256   oneDNN direct                b256 3097/-/2328, b512 5985/6862/3811
-///                 (no oneDNN: kernels to 128, then OpenBLAS)
-///   A·B   (X·W)   1–4     kernels, broadcasts          b1 156/42/48, b2 225/35/78, b4 352/45/70
-///                 ≥ 5     oneDNN                       b8 378/96/78, b32 484/446/205, b512 5988/3523/3282
-///                 (no oneDNN: kernels; they beat OpenBLAS at every batch measured)
-///   Aᵀ·B  (dW)    1–4     kernels, broadcasts          b1 156/96/167, b4 209/117/158
-///                 ≥ 5     oneDNN                       b16 529/257/141, b128 1597/897/780, b512 5718/3779/3072
-///                 (no oneDNN: kernels)
-///   Aᵀ·Bᵀ         any     OpenBLAS                     (the layers never ask for it)
+///   shape          batch   route                          Linear forward (A·Bᵀ)        ParameterLinear forward (A·B)
+///   A·Bᵀ  (X·Wᵀ)   1–24    kernels, dot products          b1 9.7/63.6/57.9, b4 22.1/205.3/116.0,
+///                                                         b8 41.8/173.2/151.5, b16 96.5/181.7/96.5, b17 85.0/193.8/111.8
+///                  25–63   oneDNN on (B·Aᵀ)ᵀ, swapped     b32 128.4/203.0/167.3, swapped 272.1
+///                  ≥ 64    oneDNN                         b64 146.2/221.4/249.5 (swapped 234.5), b255 173.1/191.1/336.5,
+///                                                         b512 187.9/157.6/364.0
+///                  (no oneDNN: kernels to 255, then OpenBLAS)
+///   A·B   (X·W)    1–7     kernels, broadcasts                                          b1 11.6/57.4/50.3, b2 16.9/118.9/54.5,
+///                                                                                       b5 29.8/203.4/161.0, b6 32.9/198.1/166.9 ‡
+///                  ≥ 8     oneDNN                                                       b8 43.9/205.0/228.9 ‡, b12 34.9/-/238.6 ‡,
+///                                                                                       b16 113.4/242.6/296.5, b128 169.4/296.2/350.5,
+///                                                                                       b512 189.8/277.6/317.2
+///                  (no oneDNN: kernels at every batch)
+///   Aᵀ·B  (dW)     1–4     kernels, broadcasts            from the backward rows (dX + dW), Linear backward:
+///                  ≥ 5     oneDNN                         b4 24.5/97.1/86.8, b8 47.2/131.7/168.7, b16 101.5/198.9/262.6,
+///                                                         b128 175.7/284.5/321.4, b512 188.8/268.9/351.1
+///                  (no oneDNN: kernels at every batch)
+///   Aᵀ·Bᵀ          any     OpenBLAS                       (the layers never ask for it)
+///   any product under 32,768 multiply-adds: the kernels, on the caller's thread
+///   ‡ after the kernels' 8-row tiles: <c>--cpu-routes kernels,onednn --batches 6,8,12,16,24</c>
+///     (the floor's X·W in place of the OpenBLAS column)
 /// </code>
 /// <para>Without AVX-512 the kernels' rows go to oneDNN where it is present and to OpenBLAS otherwise.
 /// Products under 32,768 multiply-adds run on the caller (handing a slice to another thread costs more
@@ -153,7 +162,7 @@ internal sealed class CpuRouter
         CpuRoutes.OneDnn => "pinned: oneDNN for every product",
         _ => (HasKernels, HasOneDnn) switch
         {
-            (true, true) => "auto: A·Bᵀ kernels to batch 24, oneDNN swapped to 63, then oneDNN; A·B kernels to batch 5, Aᵀ·B to 4, then oneDNN; kernels under 32768 multiply-adds",
+            (true, true) => "auto: A·Bᵀ kernels to batch 24, oneDNN swapped to 63, then oneDNN; A·B kernels to batch 7, Aᵀ·B to 4, then oneDNN; kernels under 32768 multiply-adds",
             (true, false) => "auto: A·Bᵀ kernels to batch 255, then OpenBLAS; A·B and Aᵀ·B kernels at every batch",
             (false, true) => "auto: oneDNN for every product but Aᵀ·Bᵀ (no AVX-512 kernels)",
             _ => "auto: OpenBLAS for every product (no kernels, no oneDNN)",
@@ -202,7 +211,7 @@ internal sealed class CpuRouter
         if (!tb)
         {
             int batch = ta ? k : m;
-            if (HasKernels && (small || batch <= (ta ? 4 : 5) || !HasOneDnn))
+            if (HasKernels && (small || batch <= (ta ? 4 : 7) || !HasOneDnn))
             {
                 return Route.KernelsBroadcast;
             }
