@@ -186,14 +186,18 @@ void blk_sgemm_xn(int trans_a, int m, int n, int k, float alpha, const float* a,
                   const float* b, int ldb, float beta, float* c, int ldc)
 {
     const ptrdiff_t si = trans_a ? 1 : lda, sp = trans_a ? lda : 1;
-    const int mr_full = m < 8 ? m : 8;
+    /* A batch of up to 8 rows of X is one tile (the weight, B, is read once). For Aᵀ·B (the weight
+     * gradient) C is the large matrix and the batch is k: 6-row tiles of 64 columns write C in whole
+     * cache lines, which is what bounds that product at small batches. */
+    const int tile_rows = trans_a ? 6 : 8;
+    const int mr_full = m < tile_rows ? m : tile_rows;
     const int panel = 16 * xn_vectors(mr_full);
     const int panels = (n + panel - 1) / panel;
     for (int q = 0; q < panels; q++) {
         const int j = q * panel;
         const int width = n - j < panel ? n - j : panel;
-        for (int i = 0; i < m; i += 8) {
-            const int mr = m - i < 8 ? m - i : 8;
+        for (int i = 0; i < m; i += tile_rows) {
+            const int mr = m - i < tile_rows ? m - i : tile_rows;
             const int step = 16 * xn_vectors(mr);
             for (int jj = 0; jj < width; jj += step) {
                 const int cols = width - jj < step ? width - jj : step;
