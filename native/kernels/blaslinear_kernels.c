@@ -28,6 +28,7 @@
 #define NT_MAX_NR 6
 #define XN_MAX_MR 8
 #define XN_MAX_NV 8
+#define XN_K_BLOCK 256
 
 int blk_supported(void)
 {
@@ -185,24 +186,43 @@ static BLK_TARGET void xn_block(int mr, int cols, int k, float alpha, const floa
 void blk_sgemm_xn(int trans_a, int m, int n, int k, float alpha, const float* a, int lda,
                   const float* b, int ldb, float beta, float* c, int ldc)
 {
+
     const ptrdiff_t si = trans_a ? 1 : lda, sp = trans_a ? lda : 1;
-    /* A batch of up to 8 rows of X is one tile (the weight, B, is read once). For Aᵀ·B (the weight
-     * gradient) C is the large matrix and the batch is k: 6-row tiles of 64 columns write C in whole
-     * cache lines, which is what bounds that product at small batches. */
-    const int tile_rows = trans_a ? 6 : 8;
-    const int mr_full = m < tile_rows ? m : tile_rows;
-    const int panel = 16 * xn_vectors(mr_full);
-    const int panels = (n + panel - 1) / panel;
-    for (int q = 0; q < panels; q++) {
-        const int j = q * panel;
-        const int width = n - j < panel ? n - j : panel;
-        for (int i = 0; i < m; i += tile_rows) {
-            const int mr = m - i < tile_rows ? m - i : tile_rows;
+    if (trans_a) {
+        /* Aᵀ·B, the weight gradient: C is the large matrix and the batch is k. C is walked row block by
+         * row block, left to right, in 6-row tiles of 64 columns, so it is read and written in whole
+         * cache lines and whole pages, which is what bounds this product at small batches. */
+        for (int i = 0; i < m; i += 6) {
+            const int mr = m - i < 6 ? m - i : 6;
             const int step = 16 * xn_vectors(mr);
-            for (int jj = 0; jj < width; jj += step) {
-                const int cols = width - jj < step ? width - jj : step;
-                xn_block(mr, cols, k, alpha, a + i * si, si, sp, b + j + jj, ldb, beta,
-                         c + (ptrdiff_t)i * ldc + j + jj, ldc);
+            for (int j = 0; j < n; j += step) {
+                const int cols = n - j < step ? n - j : step;
+                xn_block(mr, cols, k, alpha, a + i, si, sp, b + j, ldb, beta, c + (ptrdiff_t)i * ldc + j, ldc);
+            }
+        }
+        return;
+    }
+
+    /* X·W: B (the weight) is the large matrix. A batch of up to 8 rows of X is one tile, so each element
+     * of B is loaded once per call. B's rows are taken XN_K_BLOCK at a time: a column panel reads a short
+     * stretch of each row, and with all of K at once a 4096-wide weight would touch 4096 pages per panel;
+     * a block's pages stay in the TLB while its panels are read. Later blocks add to C (β = 1). */
+    const int mr_full = m < 8 ? m : 8;
+    const int panel = 16 * xn_vectors(mr_full);
+    for (int p0 = 0; p0 < k; p0 += XN_K_BLOCK) {
+        const int kb = k - p0 < XN_K_BLOCK ? k - p0 : XN_K_BLOCK;
+        const float beta_block = p0 == 0 ? beta : 1.0f;
+        const float* b_block = b + (ptrdiff_t)p0 * ldb;
+        for (int j = 0; j < n; j += panel) {
+            const int width = n - j < panel ? n - j : panel;
+            for (int i = 0; i < m; i += 8) {
+                const int mr = m - i < 8 ? m - i : 8;
+                const int step = 16 * xn_vectors(mr);
+                for (int jj = 0; jj < width; jj += step) {
+                    const int cols = width - jj < step ? width - jj : step;
+                    xn_block(mr, cols, kb, alpha, a + (ptrdiff_t)i * lda + p0, si, sp, b_block + j + jj, ldb,
+                             beta_block, c + (ptrdiff_t)i * ldc + j + jj, ldc);
+                }
             }
         }
     }

@@ -1,6 +1,7 @@
 /* Checks every kernel against a float64 triple loop over 4,000 random shapes: ragged m, n and k
  * around the tile sizes, padded leading dimensions (the padding must come back untouched), α and β
  * cycling, β = 0 over NaN-filled outputs (never read); then the transpose with β = 0 and 0.5.
+ * k runs past 256 in every 20th case, where X·W is taken in blocks of B's rows.
  * Exits 0 with "kernels_selftest: ok", or 1 with the first failures; 77 (skipped) without AVX-512. */
 #include "blaslinear_kernels.h"
 
@@ -21,7 +22,9 @@ int main(void)
     int failures = 0;
     for (int t = 0; t < 4000; t++) {
         const int kind = t % 3; /* 0 NT, 1 NN, 2 TN */
-        const int m = 1 + (int)(next() % 20), n = 1 + (int)(next() % 150), k = 1 + (int)(next() % 70);
+        /* Every 20th case has k past the kernels' k blocking (256). */
+        const int m = 1 + (int)(next() % 20), n = 1 + (int)(next() % 150);
+        const int k = t % 20 == 0 ? 250 + (int)(next() % 400) : 1 + (int)(next() % 70);
         const int trans_a = kind == 2, nt = kind == 0;
         const int lda = (trans_a ? m : k) + (int)(next() % 3), ldb = (nt ? k : n) + (int)(next() % 3);
         const int ldc = n + (int)(next() % 3);
