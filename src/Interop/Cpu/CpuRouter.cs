@@ -172,7 +172,6 @@ internal sealed class CpuRouter
     /// <summary>The route <see cref="Gemm"/> takes for this product.</summary>
     public Route Choose(Transpose transA, Transpose transB, int m, int n, int k)
     {
-        _ = n;
         bool ta = transA == Transpose.Trans, tb = transB == Transpose.Trans;
         switch (Requested)
         {
