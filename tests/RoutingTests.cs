@@ -15,7 +15,7 @@ namespace BlasLinear.Tests;
 public class RoutingTests
 {
     /// <summary>Each side of every batch at which the Auto table changes route, with oneDNN and without.</summary>
-    private static readonly int[] SwitchBatches = [1, 4, 5, 6, 7, 8, 24, 25, 63, 64, 255, 256];
+    private static readonly int[] SwitchBatches = [1, 4, 5, 6, 7, 8, 24, 25, 32, 33, 63, 64, 255, 256];
 
     public static TheoryData<string, bool, int> FormsBiasAndBatches()
     {
@@ -42,8 +42,8 @@ public class RoutingTests
         Assert.Equal(Route.KernelsBroadcast, router.Choose(Transpose.NoTrans, Transpose.NoTrans, 7, 1024, 1024));
         Assert.Equal(Route.OneDnn, router.Choose(Transpose.NoTrans, Transpose.NoTrans, 8, 1024, 1024));
         // The weight gradient's batch is k.
-        Assert.Equal(Route.KernelsBroadcast, router.Choose(Transpose.Trans, Transpose.NoTrans, 1024, 1024, 4));
-        Assert.Equal(Route.OneDnn, router.Choose(Transpose.Trans, Transpose.NoTrans, 1024, 1024, 5));
+        Assert.Equal(Route.KernelsBroadcast, router.Choose(Transpose.Trans, Transpose.NoTrans, 1024, 1024, 32));
+        Assert.Equal(Route.OneDnn, router.Choose(Transpose.Trans, Transpose.NoTrans, 1024, 1024, 33));
         Assert.Equal(Route.OpenBlas, router.Choose(Transpose.Trans, Transpose.Trans, 7, 7, 7));
 
         // Small products stay on the kernels at any batch, and Linear keeps no copy for them.

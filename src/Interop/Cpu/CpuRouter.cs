@@ -33,14 +33,16 @@ namespace BlasLinear.Interop;
 ///                                                                                       b16 113.4/242.6/296.5, b128 169.4/296.2/350.5,
 ///                                                                                       b512 189.8/277.6/317.2
 ///                  (no oneDNN: kernels at every batch)
-///   Aᵀ·B  (dW)     1–4     kernels, broadcasts            from the backward rows (dX + dW), Linear backward:
-///                  ≥ 5     oneDNN                         b4 24.5/97.1/86.8, b8 47.2/131.7/168.7, b16 101.5/198.9/262.6,
-///                                                         b128 175.7/284.5/321.4, b512 188.8/268.9/351.1
+///   Aᵀ·B  (dW)     1–32    kernels, broadcasts            from the backward rows (dX + dW), Linear backward §:
+///                  ≥ 33    oneDNN                         b5 38.3/130.2/81.6, b8 48.8/168.9/126.6, b16 86.2/212.0/200.9,
+///                                                         b32 128.2/270.0/239.3, b63 151.5/304.5/326.0,
+///                                                         b128 170.5/302.8/348.6, b512 185.7/282.2/381.6
 ///                  (no oneDNN: kernels at every batch)
 ///   Aᵀ·Bᵀ          any     OpenBLAS                       (the layers never ask for it)
 ///   any product under 32,768 multiply-adds: the kernels, on the caller's thread
 ///   ‡ after the kernels' 8-row tiles: <c>--cpu-routes kernels,onednn --batches 6,8,12,16,24</c>
 ///     (the floor's X·W in place of the OpenBLAS column)
+///   § <c>--cpu-routes each</c> with --batches 1,2,4,5,6,7,8,16,24,25,32,63,64,128,255,256,512, final kernels
 /// </code>
 /// <para>Without AVX-512 the kernels' rows go to oneDNN where it is present and to OpenBLAS otherwise.
 /// Products under 32,768 multiply-adds run on the caller (handing a slice to another thread costs more
@@ -162,7 +164,7 @@ internal sealed class CpuRouter
         CpuRoutes.OneDnn => "pinned: oneDNN for every product",
         _ => (HasKernels, HasOneDnn) switch
         {
-            (true, true) => "auto: A·Bᵀ kernels to batch 24, oneDNN swapped to 63, then oneDNN; A·B kernels to batch 7, Aᵀ·B to 4, then oneDNN; kernels under 32768 multiply-adds",
+            (true, true) => "auto: A·Bᵀ kernels to batch 24, oneDNN swapped to 63, then oneDNN; A·B kernels to batch 7, Aᵀ·B to 32, then oneDNN; kernels under 32768 multiply-adds",
             (true, false) => "auto: A·Bᵀ kernels to batch 255, then OpenBLAS; A·B and Aᵀ·B kernels at every batch",
             (false, true) => "auto: oneDNN for every product but Aᵀ·Bᵀ (no AVX-512 kernels)",
             _ => "auto: OpenBLAS for every product (no kernels, no oneDNN)",
@@ -210,7 +212,7 @@ internal sealed class CpuRouter
         if (!tb)
         {
             int batch = ta ? k : m;
-            if (HasKernels && (small || batch <= (ta ? 4 : 7) || !HasOneDnn))
+            if (HasKernels && (small || batch <= (ta ? 32 : 7) || !HasOneDnn))
             {
                 return Route.KernelsBroadcast;
             }
