@@ -46,6 +46,11 @@ public class RoutingTests
         Assert.Equal(Route.OneDnn, router.Choose(Transpose.Trans, Transpose.NoTrans, 1024, 1024, 33));
         Assert.Equal(Route.OpenBlas, router.Choose(Transpose.Trans, Transpose.Trans, 7, 7, 7));
 
+        // Operands past 16 MiB stream from memory: oneDNN but for one row of A·B.
+        Assert.Equal(Route.KernelsBroadcast, router.Choose(Transpose.NoTrans, Transpose.NoTrans, 1, 4096, 4096));
+        Assert.Equal(Route.OneDnn, router.Choose(Transpose.NoTrans, Transpose.NoTrans, 2, 4096, 4096));
+        Assert.Equal(Route.OneDnn, router.Choose(Transpose.Trans, Transpose.NoTrans, 4096, 4096, 1));
+
         // Small products stay on the kernels at any batch, and Linear keeps no copy for them.
         Assert.Equal(Route.KernelsDot, router.Choose(Transpose.NoTrans, Transpose.Trans, 300, 8, 8));
         Assert.Equal(Route.KernelsBroadcast, router.Choose(Transpose.NoTrans, Transpose.NoTrans, 300, 8, 8));
@@ -63,6 +68,8 @@ public class RoutingTests
         Assert.Equal(Route.OpenBlas, router.Choose(Transpose.NoTrans, Transpose.Trans, 256, 1024, 1024));
         Assert.Equal(Route.KernelsBroadcast, router.Choose(Transpose.NoTrans, Transpose.NoTrans, 512, 1024, 1024));
         Assert.Equal(Route.KernelsBroadcast, router.Choose(Transpose.Trans, Transpose.NoTrans, 1024, 1024, 512));
+        Assert.Equal(Route.KernelsBroadcast, router.Choose(Transpose.NoTrans, Transpose.NoTrans, 4, 4096, 4096));
+        Assert.Equal(Route.OpenBlas, router.Choose(Transpose.Trans, Transpose.NoTrans, 4096, 4096, 1));
 
         CpuRouter neither = CpuRouter.AutoWith(kernels: false, oneDnn: false);
         CpuRouter oneDnnOnly = CpuRouter.AutoWith(kernels: false, oneDnn: true);

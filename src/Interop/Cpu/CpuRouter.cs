@@ -38,6 +38,9 @@ namespace BlasLinear.Interop;
 ///                                                         b32 128.2/270.0/239.3, b63 151.5/304.5/326.0,
 ///                                                         b128 170.5/302.8/348.6, b512 185.7/282.2/381.6
 ///                  (no oneDNN: kernels at every batch)
+///   operands past 16 MiB (4096→4096): A·B kernels for one row, Aᵀ·B never (µs, kernels / oneDNN / OpenBLAS,
+///                  two threads, 4096×4096: A·B m=1 1895/1992/3975, m=4 4748/2363/8108;
+///                  Aᵀ·B k=1 6862/2655/2681, k=32 10624/7112/8172; the same at 1024: k=1 161/306/169, k=32 309/353/543)
 ///   Aᵀ·Bᵀ          any     OpenBLAS                       (the layers never ask for it)
 ///   any product under 32,768 multiply-adds: the kernels, on the caller's thread
 ///   ‡ after the kernels' 8-row tiles: <c>--cpu-routes kernels,onednn --batches 6,8,12,16,24</c>
@@ -55,6 +58,9 @@ namespace BlasLinear.Interop;
 internal sealed class CpuRouter
 {
     private const long SingleThreadBelow = 32_768;
+
+    /// <summary>16 MiB of floats: at 1024×1024 (4 MiB) the kernels' A·B and Aᵀ·B win, at 4096×4096 (64 MiB) they lose.</summary>
+    private const long LargeOperandFloats = 1L << 22;
     private static readonly Action<int> s_runSlice = RunSharedSlice;
     private static Job s_job;
 
@@ -164,8 +170,8 @@ internal sealed class CpuRouter
         CpuRoutes.OneDnn => "pinned: oneDNN for every product",
         _ => (HasKernels, HasOneDnn) switch
         {
-            (true, true) => "auto: A·Bᵀ kernels to batch 24, oneDNN swapped to 63, then oneDNN; A·B kernels to batch 7, Aᵀ·B to 32, then oneDNN; kernels under 32768 multiply-adds",
-            (true, false) => "auto: A·Bᵀ kernels to batch 255, then OpenBLAS; A·B and Aᵀ·B kernels at every batch",
+            (true, true) => "auto: A·Bᵀ kernels to batch 24, oneDNN swapped to 63, then oneDNN; A·B kernels to batch 7, Aᵀ·B to 32, then oneDNN (operands past 16 MiB: A·B kernels for one row only, Aᵀ·B oneDNN); kernels under 32768 multiply-adds",
+            (true, false) => "auto: A·Bᵀ kernels to batch 255, then OpenBLAS; A·B and Aᵀ·B kernels at every batch (Aᵀ·B past 16 MiB: OpenBLAS)",
             (false, true) => "auto: oneDNN for every product but Aᵀ·Bᵀ (no AVX-512 kernels)",
             _ => "auto: OpenBLAS for every product (no kernels, no oneDNN)",
         },
@@ -212,12 +218,23 @@ internal sealed class CpuRouter
         if (!tb)
         {
             int batch = ta ? k : m;
-            if (HasKernels && (small || batch <= (ta ? 32 : 7) || !HasOneDnn))
+            // Past LargeOperandFloats the big operand (the weight of A·B, the gradient C of Aᵀ·B) streams from
+            // memory, and the kernels' column panels read it in short pieces of many rows: oneDNN's and
+            // OpenBLAS's blocking is then faster, except for one row of A·B.
+            bool fromMemory = (ta ? (long)m * n : (long)k * n) > LargeOperandFloats;
+            int kernelsUpTo = fromMemory ? (ta ? 0 : 1) : (ta ? 32 : 7);
+            if (HasKernels && (small || batch <= kernelsUpTo))
             {
                 return Route.KernelsBroadcast;
             }
 
-            return HasOneDnn ? Route.OneDnn : Route.OpenBlas;
+            if (HasOneDnn)
+            {
+                return Route.OneDnn;
+            }
+
+            // No oneDNN: the kernels beat OpenBLAS at every batch measured, but for a gradient from memory.
+            return HasKernels && !(fromMemory && ta) ? Route.KernelsBroadcast : Route.OpenBlas;
         }
 
         return Route.OpenBlas;
