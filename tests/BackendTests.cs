@@ -17,9 +17,14 @@ public class BackendTests
     /// a misspelt name fails here rather than in a user's process.
     /// </summary>
     [Fact]
-    public void Every_OpenBlas_libc_CUDA_runtime_and_cuBLAS_import_resolves()
+    public void Every_OpenBlas_libc_CUDA_runtime_cuBLAS_kernels_and_oneDNN_import_resolves()
     {
-        Type[] bindings = [typeof(NativeInterop.OpenBlas), typeof(NativeInterop.Libc), typeof(NativeInterop.CudaRuntime), typeof(NativeInterop.Cublas)];
+        // scripts/setup.sh installs oneDNN and the build makes the kernels library, so both must bind here.
+        Type[] bindings =
+        [
+            typeof(NativeInterop.OpenBlas), typeof(NativeInterop.Libc), typeof(NativeInterop.CudaRuntime), typeof(NativeInterop.Cublas),
+            typeof(NativeInterop.Kernels), typeof(NativeInterop.OneDnn),
+        ];
         foreach (Type binding in bindings)
         {
             MethodInfo[] methods = binding.GetMethods(BindingFlags.Static | BindingFlags.NonPublic);
