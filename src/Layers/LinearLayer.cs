@@ -453,6 +453,8 @@ public abstract class LinearLayer : IDisposable
     {
         lock (_transposedLock)
         {
+            // Dispose marks the layer before it takes this lock: no copy is made for a disposed layer.
+            ThrowIfDisposed();
             if (_decidedVersion == version)
             {
                 return;
