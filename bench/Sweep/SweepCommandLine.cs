@@ -80,7 +80,7 @@ internal static class SweepCommandLine
                     options = options with { OutputDirectory = args[++i] };
                     break;
                 case "--threads" when i + 1 < args.Count:
-                    if (!int.TryParse(args[++i], NumberStyles.None, CultureInfo.InvariantCulture, out int threads) || threads < 1)
+                    if (ParsePositive(args[++i]) is not int threads)
                     {
                         error = $"--threads '{args[i]}' is not a whole number ≥ 1.";
                         return null;
@@ -129,34 +129,14 @@ internal static class SweepCommandLine
             : null;
     }
 
-    private static List<Interop.CpuRoutes>? ParseRoutes(string value)
-    {
-        if (value.Trim().Equals("each", StringComparison.OrdinalIgnoreCase))
-        {
-            return [Interop.CpuRoutes.Auto, Interop.CpuRoutes.OpenBlas, Interop.CpuRoutes.Kernels, Interop.CpuRoutes.OneDnn];
-        }
+    private static List<Interop.CpuRoutes>? ParseRoutes(string value) =>
+        value.Trim().Equals("each", StringComparison.OrdinalIgnoreCase)
+            ? [Interop.CpuRoutes.Auto, Interop.CpuRoutes.OpenBlas, Interop.CpuRoutes.Kernels, Interop.CpuRoutes.OneDnn]
+            : ParseList(value, ParseRoute);
 
-        var routes = new List<Interop.CpuRoutes>();
-        foreach (string part in value.Split(','))
-        {
-            Interop.CpuRoutes? route = part.Trim().ToUpperInvariant() switch
-            {
-                "AUTO" => Interop.CpuRoutes.Auto,
-                "OPENBLAS" => Interop.CpuRoutes.OpenBlas,
-                "KERNELS" => Interop.CpuRoutes.Kernels,
-                "ONEDNN" => Interop.CpuRoutes.OneDnn,
-                _ => null,
-            };
-            if (route is null || routes.Contains(route.Value))
-            {
-                return null;
-            }
-
-            routes.Add(route.Value);
-        }
-
-        return routes;
-    }
+    /// <summary>One item of --cpu-routes, by the library's own reading of BLASLINEAR_CPU_ROUTES; an empty item is refused.</summary>
+    private static Interop.CpuRoutes? ParseRoute(string text) =>
+        text.Length > 0 && Interop.OpenBlasBackend.TryParseRoutes(text, out Interop.CpuRoutes routes) ? routes : null;
 
     private static BackendChoice? ParseBackend(string value) => value.ToUpperInvariant() switch
     {

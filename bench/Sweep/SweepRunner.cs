@@ -131,7 +131,10 @@ internal sealed class SweepRunner : IDisposable
             Peak.Gflops);
     }
 
-    /// <summary>Each wanted backend; the CPU one once per requested route.</summary>
+    /// <summary>
+    /// Each wanted backend; with --cpu-routes, auto and cpu both mean the CPU backend, once per requested
+    /// route (the routes belong to it alone), and cuda stays itself.
+    /// </summary>
     private static IEnumerable<(BackendPreference, CpuRoutes?)> Expand(BackendPreference[] wanted, IReadOnlyList<CpuRoutes>? routes)
     {
         foreach (BackendPreference preference in wanted)
@@ -169,13 +172,6 @@ internal sealed class SweepRunner : IDisposable
             catch (BackendUnavailableException e) when (options.Backend == BackendChoice.All || options.CpuRoutes is { Count: > 1 })
             {
                 notes.Add($"backend {preference}{(routes is null ? "" : $" ({routes})")}: skipped, not available here: {e.Message}");
-                continue;
-            }
-
-            if (routes is not null && backend is not OpenBlasBackend)
-            {
-                // --cpu-routes with --backend auto on a GPU machine: the routes belong to the CPU backend only.
-                backend.Dispose();
                 continue;
             }
 

@@ -169,10 +169,11 @@ BLK_INLINE void xn_tile(const int MR, const int NV, int cols, int k, float alpha
         }
 }
 
-static int xn_vectors(int mr) { return mr <= 2 ? 8 : mr <= 4 ? 5 : mr <= 6 ? 4 : 3; }
 
 #define XN_CASE(MR) case MR: xn_tile(MR, XN_NV(MR), cols, k, alpha, a, si, sp, b, ldb, beta, c, ldc); break;
 #define XN_NV(MR) ((MR) <= 2 ? 8 : (MR) <= 4 ? 5 : (MR) <= 6 ? 4 : 3)
+/* The widest tile for MR rows, for the loops; the switch below needs the macro's constant form. */
+static int xn_vectors(int mr) { return XN_NV(mr); }
 
 static BLK_TARGET void xn_block(int mr, int cols, int k, float alpha, const float* a, ptrdiff_t si, ptrdiff_t sp,
                                 const float* b, ptrdiff_t ldb, float beta, float* c, ptrdiff_t ldc)

@@ -59,6 +59,15 @@ internal sealed class CpuRouter
 {
     private const long SingleThreadBelow = 32_768;
 
+    // The batch limits of the Auto table (see the remarks); Choose and Describe both read them.
+    private const int DotKernelsUpTo = 24;
+    private const int DotKernelsWithoutOneDnnUpTo = 255;
+    private const int SwappedBelow = 64;
+    private const int BroadcastKernelsUpTo = 7;
+    private const int GradientKernelsUpTo = 32;
+    private const int TransposedWeightFrom = 6;
+    private const int TransposedWeightWithoutOneDnnFrom = 16;
+
     /// <summary>16 MiB of floats: at 1024×1024 (4 MiB) the kernels' A·B and Aᵀ·B win, at 4096×4096 (64 MiB) they lose.</summary>
     private const long LargeOperandFloats = 1L << 22;
     private static readonly Action<int> s_runSlice = RunSharedSlice;
@@ -170,8 +179,14 @@ internal sealed class CpuRouter
         CpuRoutes.OneDnn => "pinned: oneDNN for every product",
         _ => (HasKernels, HasOneDnn) switch
         {
-            (true, true) => "auto: A·Bᵀ kernels to batch 24, oneDNN swapped to 63, then oneDNN; A·B kernels to batch 7, Aᵀ·B to 32, then oneDNN (operands past 16 MiB: A·B kernels for one row only, Aᵀ·B oneDNN); kernels under 32768 multiply-adds",
-            (true, false) => "auto: A·Bᵀ kernels to batch 255, then OpenBLAS; A·B and Aᵀ·B kernels at every batch (Aᵀ·B past 16 MiB: OpenBLAS)",
+            (true, true) => string.Create(CultureInfo.InvariantCulture,
+                $"auto: A·Bᵀ kernels to batch {DotKernelsUpTo}, oneDNN swapped to {SwappedBelow - 1}, then oneDNN; "
+                + $"A·B kernels to batch {BroadcastKernelsUpTo}, Aᵀ·B to {GradientKernelsUpTo}, then oneDNN "
+                + $"(operands past {LargeOperandFloats * sizeof(float) >> 20} MiB: A·B kernels for one row only, Aᵀ·B oneDNN); "
+                + $"kernels under {SingleThreadBelow} multiply-adds"),
+            (true, false) => string.Create(CultureInfo.InvariantCulture,
+                $"auto: A·Bᵀ kernels to batch {DotKernelsWithoutOneDnnUpTo}, then OpenBLAS; A·B and Aᵀ·B kernels at every batch "
+                + $"(Aᵀ·B past {LargeOperandFloats * sizeof(float) >> 20} MiB: OpenBLAS)"),
             (false, true) => "auto: oneDNN for every product but Aᵀ·Bᵀ (no AVX-512 kernels)",
             _ => "auto: OpenBLAS for every product (no kernels, no oneDNN)",
         },
@@ -198,10 +213,10 @@ internal sealed class CpuRouter
 
         // Products under SingleThreadBelow run on the kernels whatever their shape: one route, the same bits
         // for a row in a batch of any size, and no thread hand-off.
-        bool small = (long)m * n * k < SingleThreadBelow;
+        bool small = IsSmall(m, n, k);
         if (!ta && tb)
         {
-            if (HasKernels && (small || m <= (HasOneDnn ? 24 : 255)))
+            if (HasKernels && (small || m <= (HasOneDnn ? DotKernelsUpTo : DotKernelsWithoutOneDnnUpTo)))
             {
                 return Route.KernelsDot;
             }
@@ -209,7 +224,7 @@ internal sealed class CpuRouter
             if (HasOneDnn)
             {
                 // The swapped route transposes with the kernels library's AVX-512 code.
-                return m < 64 && HasKernels ? Route.OneDnnSwapped : Route.OneDnn;
+                return m < SwappedBelow && HasKernels ? Route.OneDnnSwapped : Route.OneDnn;
             }
 
             return Route.OpenBlas;
@@ -222,7 +237,7 @@ internal sealed class CpuRouter
             // memory, and the kernels' column panels read it in short pieces of many rows: oneDNN's and
             // OpenBLAS's blocking is then faster, except for one row of A·B.
             bool fromMemory = (ta ? (long)m * n : (long)k * n) > LargeOperandFloats;
-            int kernelsUpTo = fromMemory ? (ta ? 0 : 1) : (ta ? 32 : 7);
+            int kernelsUpTo = fromMemory ? (ta ? 0 : 1) : (ta ? GradientKernelsUpTo : BroadcastKernelsUpTo);
             if (HasKernels && (small || batch <= kernelsUpTo))
             {
                 return Route.KernelsBroadcast;
@@ -251,8 +266,8 @@ internal sealed class CpuRouter
     {
         // Products too small to split stay on one route whatever their rows, so that a small layer gives the
         // same bits for a row in a batch of any size (the kernels compute each element the same way).
-        return Requested == CpuRoutes.Auto && (long)m * n * k >= SingleThreadBelow
-            && (HasOneDnn ? m >= 6 : HasKernels && m >= 16);
+        return Requested == CpuRoutes.Auto && !IsSmall(m, n, k)
+            && (HasOneDnn ? m >= TransposedWeightFrom : HasKernels && m >= TransposedWeightWithoutOneDnnFrom);
     }
 
     /// <summary>destination[c, r] = source[r, c], with the kernels' transpose where they run, a managed loop otherwise.</summary>
@@ -289,7 +304,7 @@ internal sealed class CpuRouter
         }
 
         // Slices of whole 16-column vectors, one per thread; small products stay on the caller.
-        int parts = (long)m * n * k < SingleThreadBelow || (route is Route.OneDnn or Route.OneDnnSwapped && !_oneDnnSplits)
+        int parts = IsSmall(m, n, k) || (route is Route.OneDnn or Route.OneDnnSwapped && !_oneDnnSplits)
             ? 1
             : Math.Min(CpuGate.Threads, Math.Max(1, n / 16));
         CpuScratch.Block work = route == Route.OneDnnSwapped ? CpuScratch.Rent((long)n * m) : default;
@@ -436,8 +451,11 @@ internal sealed class CpuRouter
         public int OneDnnStatus;
     }
 
+    /// <summary>Too small to split: handing a slice to another thread costs more than the product.</summary>
+    private static bool IsSmall(int m, int n, int k) => (long)m * n * k < SingleThreadBelow;
+
     private static byte Flag(Transpose trans) => trans == Transpose.Trans ? (byte)'T' : (byte)'N';
 
-    private static CblasTranspose ToCblas(Transpose trans) =>
+    internal static CblasTranspose ToCblas(Transpose trans) =>
         trans == Transpose.Trans ? CblasTranspose.Trans : CblasTranspose.NoTrans;
 }

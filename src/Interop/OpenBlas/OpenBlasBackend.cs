@@ -109,15 +109,29 @@ public sealed class OpenBlasBackend : BlasBackend
     /// <exception cref="InvalidOperationException">The variable holds another value.</exception>
     public static CpuRoutes RoutesFromEnvironment() => ParseRoutes(Environment.GetEnvironmentVariable(RoutesVariable));
 
-    internal static CpuRoutes ParseRoutes(string? value) =>
-        value?.Trim().ToUpperInvariant() switch
+    /// <summary>
+    /// Reads a routes name as <c>BLASLINEAR_CPU_ROUTES</c> takes it: <c>auto</c> (also null or empty),
+    /// <c>openblas</c>, <c>kernels</c> or <c>onednn</c>, in any case, surrounding spaces ignored.
+    /// </summary>
+    /// <returns>False, with <see cref="CpuRoutes.Auto"/>, when <paramref name="value"/> is none of them.</returns>
+    public static bool TryParseRoutes(string? value, out CpuRoutes routes)
+    {
+        CpuRoutes? parsed = value?.Trim().ToUpperInvariant() switch
         {
             null or "" or "AUTO" => CpuRoutes.Auto,
             "OPENBLAS" => CpuRoutes.OpenBlas,
             "KERNELS" => CpuRoutes.Kernels,
             "ONEDNN" => CpuRoutes.OneDnn,
-            _ => throw new InvalidOperationException($"{RoutesVariable}='{value}' is not one of auto, openblas, kernels, onednn."),
+            _ => null,
         };
+        routes = parsed ?? CpuRoutes.Auto;
+        return parsed is not null;
+    }
+
+    internal static CpuRoutes ParseRoutes(string? value) =>
+        TryParseRoutes(value, out CpuRoutes routes)
+            ? routes
+            : throw new InvalidOperationException($"{RoutesVariable}='{value}' is not one of auto, openblas, kernels, onednn.");
 
     /// <summary>Loads OpenBLAS and finds the other providers, or explains, with every attempt, why it cannot.</summary>
     internal static OpenBlasBackend Create(string selection, CpuRoutes? routes = null)
@@ -174,7 +188,7 @@ public sealed class OpenBlasBackend : BlasBackend
 
         using (CpuGate.Enter())
         {
-            cblas_sgemv(CblasOrder.RowMajor, ToCblas(trans), m, n, alpha, a.Pointer, lda, x.Pointer, 1, beta, y.Pointer, 1);
+            cblas_sgemv(CblasOrder.RowMajor, CpuRouter.ToCblas(trans), m, n, alpha, a.Pointer, lda, x.Pointer, 1, beta, y.Pointer, 1);
         }
     }
 
@@ -211,7 +225,4 @@ public sealed class OpenBlasBackend : BlasBackend
             TensorPrimitives.Add(sums, new ReadOnlySpan<float>(source.Pointer + (long)r * cols, cols), sums);
         }
     }
-
-    private static CblasTranspose ToCblas(Transpose trans) =>
-        trans == Transpose.Trans ? CblasTranspose.Trans : CblasTranspose.NoTrans;
 }
