@@ -1,6 +1,6 @@
 using System.Globalization;
-using BlasLinear.Interop;
-using BlasLinear.Layers;
+using BlasLinear.Backends;
+using BlasLinear;
 
 namespace BlasLinear.Bench;
 

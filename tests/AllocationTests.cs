@@ -1,4 +1,4 @@
-using BlasLinear.Layers;
+using BlasLinear;
 using BlasLinear.Reference;
 using BlasLinear.Tests.Support;
 using Xunit;
@@ -19,7 +19,7 @@ public class AllocationTests
     [MemberData(nameof(LayerFactory.BackendsFormsAndBias), MemberType = typeof(LayerFactory))]
     public void Forward_and_backward_allocate_nothing_after_warm_up_even_under_contention(string backendName, string form, bool bias)
     {
-        var backend = Backends.Get(backendName);
+        var backend = TestBackends.Get(backendName);
         using LinearLayer layer = LayerFactory.Create(form, 129, 65, bias, backend);
         using LinearLayer other = LayerFactory.Create(form, 256, 256, bias, backend);
         float[] x = TestData.Uniform(17 * 129, 1), dy = TestData.Uniform(17 * 65, 2);

@@ -11,7 +11,7 @@ public class BadInputTests
     public static TheoryData<string, string> Rows()
     {
         var data = new TheoryData<string, string>();
-        foreach (string backend in Backends.All)
+        foreach (string backend in TestBackends.All)
         {
             foreach (BadInputTable.Row row in BadInputTable.Cases)
             {
@@ -28,7 +28,7 @@ public class BadInputTests
     {
         BadInputTable.Row row = BadInputTable.Cases.Single(c => c.Name == rowName);
 
-        string? failure = BadInputTable.Check(row, Backends.Get(backendName));
+        string? failure = BadInputTable.Check(row, TestBackends.Get(backendName));
 
         Assert.Null(failure);
     }

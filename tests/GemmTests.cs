@@ -1,4 +1,4 @@
-using BlasLinear.Interop;
+using BlasLinear.Backends;
 using BlasLinear.Reference;
 using BlasLinear.Tests.Support;
 using Xunit;
@@ -12,7 +12,7 @@ public class GemmTests
     public static TheoryData<string, Transpose, Transpose> BackendsAndTransposes()
     {
         var data = new TheoryData<string, Transpose, Transpose>();
-        foreach (string backend in Backends.AllWithRoutes)
+        foreach (string backend in TestBackends.AllWithRoutes)
         {
             foreach (Transpose ta in new[] { Transpose.NoTrans, Transpose.Trans })
             {
@@ -27,10 +27,10 @@ public class GemmTests
     }
 
     [SkippableTheory]
-    [MemberData(nameof(Backends.NamesWithRoutes), MemberType = typeof(Backends))]
+    [MemberData(nameof(TestBackends.NamesWithRoutes), MemberType = typeof(TestBackends))]
     public void Golden_row_major_product_is_exact(string backendName)
     {
-        BlasBackend backend = Backends.Get(backendName);
+        BlasBackend backend = TestBackends.Get(backendName);
         float[] a = [1, 2, 3, 4], b = [5, 6, 7, 8];
         var c = new float[4];
 
@@ -44,7 +44,7 @@ public class GemmTests
     [MemberData(nameof(BackendsAndTransposes))]
     public void Golden_products_with_each_transpose_are_exact(string backendName, Transpose transA, Transpose transB)
     {
-        BlasBackend backend = Backends.Get(backendName);
+        BlasBackend backend = TestBackends.Get(backendName);
         const int m = 3, n = 4, k = 5;
         float[] a = TestData.Integers(m * k, 1), b = TestData.Integers(k * n, 2), c0 = TestData.Integers(m * n, 3);
         int lda = transA == Transpose.Trans ? m : k, ldb = transB == Transpose.Trans ? k : n;
@@ -65,7 +65,7 @@ public class GemmTests
     [MemberData(nameof(BackendsAndTransposes))]
     public void Sweep_matches_float64_within_the_bound_and_keeps_padding(string backendName, Transpose transA, Transpose transB)
     {
-        BlasBackend backend = Backends.Get(backendName);
+        BlasBackend backend = TestBackends.Get(backendName);
         float[] alphas = [1f, 0.7f, -1.5f], betas = [0f, 1f, 1.3f];
         int index = 0;
         foreach (int m in TestData.SweepSizes)
@@ -86,7 +86,7 @@ public class GemmTests
     [MemberData(nameof(BackendsAndTransposes))]
     public void Every_alpha_beta_pair_is_within_the_bound(string backendName, Transpose transA, Transpose transB)
     {
-        BlasBackend backend = Backends.Get(backendName);
+        BlasBackend backend = TestBackends.Get(backendName);
         foreach (float alpha in new[] { 1f, 0.7f, -1.5f })
         {
             foreach (float beta in new[] { 0f, 1f, 1.3f })
@@ -101,7 +101,7 @@ public class GemmTests
     [MemberData(nameof(BackendsAndTransposes))]
     public void Zero_sizes_leave_C_untouched_or_scale_it_exactly(string backendName, Transpose transA, Transpose transB)
     {
-        BlasBackend backend = Backends.Get(backendName);
+        BlasBackend backend = TestBackends.Get(backendName);
         foreach (int m in new[] { 0, 1, 25 })
         {
             foreach (int n in new[] { 0, 1, 10 })
@@ -144,10 +144,10 @@ public class GemmTests
     }
 
     [SkippableTheory]
-    [MemberData(nameof(Backends.NamesWithRoutes), MemberType = typeof(Backends))]
+    [MemberData(nameof(TestBackends.NamesWithRoutes), MemberType = typeof(TestBackends))]
     public void Empty_product_makes_no_write_even_with_padding(string backendName)
     {
-        BlasBackend backend = Backends.Get(backendName);
+        BlasBackend backend = TestBackends.Get(backendName);
         float[] c = [float.NaN, 5, 6];
 
         backend.Gemm(Transpose.NoTrans, Transpose.NoTrans, 0, 3, 2, 1, Array.Empty<float>(), 2, new float[6], 3, 0, c, 3);
@@ -159,10 +159,10 @@ public class GemmTests
 
     /// <summary>TESTING.md case 4: β = 0 never reads C.</summary>
     [SkippableTheory]
-    [MemberData(nameof(Backends.NamesWithRoutes), MemberType = typeof(Backends))]
+    [MemberData(nameof(TestBackends.NamesWithRoutes), MemberType = typeof(TestBackends))]
     public void Beta_zero_never_reads_C(string backendName)
     {
-        BlasBackend backend = Backends.Get(backendName);
+        BlasBackend backend = TestBackends.Get(backendName);
         foreach (int size in new[] { 2, 300 })
         {
             float[] a = TestData.Uniform(size * size, 1), b = TestData.Uniform(size * size, 2);
@@ -182,10 +182,10 @@ public class GemmTests
 
     /// <summary>TESTING.md case 5: α = 0 with NaN in A gives β·C bit for bit.</summary>
     [SkippableTheory]
-    [MemberData(nameof(Backends.NamesWithRoutes), MemberType = typeof(Backends))]
+    [MemberData(nameof(TestBackends.NamesWithRoutes), MemberType = typeof(TestBackends))]
     public void Alpha_zero_ignores_NaN_in_A(string backendName)
     {
-        BlasBackend backend = Backends.Get(backendName);
+        BlasBackend backend = TestBackends.Get(backendName);
         foreach (int size in new[] { 2, 64, 100, 128 })
         {
             foreach (float beta in new[] { 0f, 1f, 1.3f })
@@ -204,10 +204,10 @@ public class GemmTests
 
     /// <summary>TESTING.md case 6: a NaN or Inf in an input reaches exactly the outputs that depend on it.</summary>
     [SkippableTheory]
-    [MemberData(nameof(Backends.NamesWithRoutes), MemberType = typeof(Backends))]
+    [MemberData(nameof(TestBackends.NamesWithRoutes), MemberType = typeof(TestBackends))]
     public void NaN_and_Inf_propagate_to_exactly_the_affected_outputs(string backendName)
     {
-        BlasBackend backend = Backends.Get(backendName);
+        BlasBackend backend = TestBackends.Get(backendName);
         const int m = 33, n = 17, k = 65;
         float[] a = TestData.Uniform(m * k, 1), b = TestData.Uniform(k * n, 2);
         a[5 * k + 7] = float.NaN;            // row 5 of A: every C[5, j]
@@ -234,7 +234,7 @@ public class GemmTests
     [MemberData(nameof(BackendsAndTransposes))]
     public void Gemm_on_buffers_matches_gemm_on_spans(string backendName, Transpose transA, Transpose transB)
     {
-        BlasBackend backend = Backends.Get(backendName);
+        BlasBackend backend = TestBackends.Get(backendName);
         const int m = 17, n = 31, k = 65;
         float[] a = TestData.Uniform(m * k, 1), b = TestData.Uniform(k * n, 2), c0 = TestData.Uniform(m * n, 3);
         int lda = transA == Transpose.Trans ? m : k, ldb = transB == Transpose.Trans ? k : n;
@@ -251,10 +251,10 @@ public class GemmTests
     }
 
     [SkippableTheory]
-    [MemberData(nameof(Backends.NamesWithRoutes), MemberType = typeof(Backends))]
+    [MemberData(nameof(TestBackends.NamesWithRoutes), MemberType = typeof(TestBackends))]
     public void Gemv_matches_float64_and_never_reads_y_when_beta_is_zero(string backendName)
     {
-        BlasBackend backend = Backends.Get(backendName);
+        BlasBackend backend = TestBackends.Get(backendName);
         foreach (Transpose trans in new[] { Transpose.NoTrans, Transpose.Trans })
         {
             foreach ((int m, int n) in new[] { (1, 1), (17, 65), (129, 31) })

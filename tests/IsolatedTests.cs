@@ -1,5 +1,5 @@
-using BlasLinear.Interop;
-using BlasLinear.Layers;
+using BlasLinear.Backends;
+using BlasLinear;
 using BlasLinear.Reference;
 using BlasLinear.Tests.Support;
 using Xunit;
@@ -22,7 +22,7 @@ public class IsolatedTests
     [Fact]
     public void Thread_count_can_be_set_and_read_back()
     {
-        var backend = (OpenBlasBackend)Backends.Get(Backends.OpenBlas);
+        var backend = (CpuBackend)TestBackends.Get(TestBackends.Cpu);
         int original = backend.ThreadCount;
         try
         {
@@ -43,7 +43,7 @@ public class IsolatedTests
     [MemberData(nameof(LayerFactory.BackendsAndForms), MemberType = typeof(LayerFactory))]
     public void Ten_thousand_create_dispose_cycles_leave_no_live_allocation(string backendName, string form)
     {
-        BlasBackend backend = Backends.Get(backendName);
+        BlasBackend backend = TestBackends.Get(backendName);
         long before = LiveAllocations(backend);
         float[] x = TestData.Uniform(2 * 8, 1);
         var y = new float[2 * 4];
@@ -64,7 +64,7 @@ public class IsolatedTests
     [MemberData(nameof(LayerFactory.BackendsAndForms), MemberType = typeof(LayerFactory))]
     public void Thousand_forgotten_layers_are_freed_by_the_collector(string backendName, string form)
     {
-        BlasBackend backend = Backends.Get(backendName);
+        BlasBackend backend = TestBackends.Get(backendName);
         long before = LiveAllocations(backend);
 
         CreateAndForget(backend, form, 1000);
@@ -82,7 +82,7 @@ public class IsolatedTests
     [MemberData(nameof(LayerFactory.BackendsAndForms), MemberType = typeof(LayerFactory))]
     public void Double_dispose_is_a_no_op_and_use_after_dispose_throws(string backendName, string form)
     {
-        BlasBackend backend = Backends.Get(backendName);
+        BlasBackend backend = TestBackends.Get(backendName);
         long before = LiveAllocations(backend);
         LinearLayer layer = LayerFactory.Create(form, 8, 4, true, backend);
         BlasBuffer weight = layer.Weight;
@@ -208,10 +208,10 @@ public class IsolatedTests
     }
 
     [SkippableTheory]
-    [MemberData(nameof(Backends.Names), MemberType = typeof(Backends))]
+    [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
     public async Task Two_hundred_concurrent_thread_pool_calls_finish_and_are_correct(string backendName)
     {
-        BlasBackend backend = Backends.Get(backendName);
+        BlasBackend backend = TestBackends.Get(backendName);
         using LinearLayer layer = LayerFactory.Create(LayerFactory.Linear, 129, 65, true, backend);
         float[][] xs = Enumerable.Range(0, 10).Select(i => TestData.Uniform((i + 1) * 129, i)).ToArray();
         float[][] expected = xs.Select(x => layer.Forward(x)).ToArray();
@@ -236,7 +236,7 @@ public class IsolatedTests
     {
         switch (backend.Kind)
         {
-            case BackendKind.OpenBlas:
+            case BackendKind.Cpu:
                 return AlignedHostMemoryHandle.LiveCount;
             case BackendKind.Cuda:
                 Skip.IfNot(Emulator.InUse, "Live allocations are counted by the CUDA emulator, which is not in use.");

@@ -1,5 +1,5 @@
-using BlasLinear.Interop;
-using BlasLinear.Layers;
+using BlasLinear.Backends;
+using BlasLinear;
 using BlasLinear.Reference;
 using BlasLinear.Tests.Support;
 using Xunit;
@@ -11,11 +11,11 @@ namespace BlasLinear.Tests;
 public class LayerTests
 {
     [SkippableTheory]
-    [MemberData(nameof(Backends.Names), MemberType = typeof(Backends))]
+    [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
     public void Linear_golden_forward_and_backward_are_exact(string backendName)
     {
         // W[out=2, in=3] = [[1,2,3],[4,5,6]], b = [10, 20], X[2,3] = [[1,0,-1],[2,1,0]].
-        using var layer = new Linear(3, 2, backend: Backends.Get(backendName));
+        using var layer = new Linear(3, 2, backend: TestBackends.Get(backendName));
         layer.Weight.CopyFrom([1, 2, 3, 4, 5, 6]);
         layer.Bias!.CopyFrom([10, 20]);
         float[] x = [1, 0, -1, 2, 1, 0];
@@ -36,11 +36,11 @@ public class LayerTests
     }
 
     [SkippableTheory]
-    [MemberData(nameof(Backends.Names), MemberType = typeof(Backends))]
+    [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
     public void ParameterLinear_golden_forward_and_backward_are_exact(string backendName)
     {
         // W[in=3, out=2] = [[1,4],[2,5],[3,6]] (the transpose of the Linear golden weight): same results.
-        using var layer = new ParameterLinear(3, 2, backend: Backends.Get(backendName));
+        using var layer = new ParameterLinear(3, 2, backend: TestBackends.Get(backendName));
         layer.Weight.CopyFrom([1, 4, 2, 5, 3, 6]);
         layer.Bias!.CopyFrom([10, 20]);
         float[] x = [1, 0, -1, 2, 1, 0];
@@ -66,7 +66,7 @@ public class LayerTests
     [MemberData(nameof(LayerFactory.BackendsFormsAndBias), MemberType = typeof(LayerFactory))]
     public void Sweep_forward_and_backward_match_float64(string backendName, string form, bool bias)
     {
-        BlasBackend backend = Backends.Get(backendName);
+        BlasBackend backend = TestBackends.Get(backendName);
         int[] sizes = TestData.SweepSizes;
         int index = 0;
         foreach (int inFeatures in sizes)
@@ -85,7 +85,7 @@ public class LayerTests
     [MemberData(nameof(LayerFactory.BackendsFormsAndBias), MemberType = typeof(LayerFactory))]
     public void Every_batch_size_of_the_sweep_matches_float64(string backendName, string form, bool bias)
     {
-        using LinearLayer layer = LayerFactory.Create(form, 65, 31, bias, Backends.Get(backendName));
+        using LinearLayer layer = LayerFactory.Create(form, 65, 31, bias, TestBackends.Get(backendName));
         foreach (int m in TestData.SweepSizes)
         {
             CheckAgainstReference(layer, m, seed: m);
@@ -98,7 +98,7 @@ public class LayerTests
     public void Gradients_match_central_finite_differences(string backendName, string form, bool bias)
     {
         const int m = 3, inFeatures = 5, outFeatures = 4;
-        using LinearLayer layer = LayerFactory.Create(form, inFeatures, outFeatures, bias, Backends.Get(backendName));
+        using LinearLayer layer = LayerFactory.Create(form, inFeatures, outFeatures, bias, TestBackends.Get(backendName));
         bool outByIn = layer.Layout == WeightLayout.OutByIn;
         float[] x = TestData.Uniform(m * inFeatures, 11);
         float[] r = TestData.Uniform(m * outFeatures, 12); // loss = Σ r ⊙ Y, so dY = r
@@ -171,7 +171,7 @@ public class LayerTests
     [MemberData(nameof(LayerFactory.BackendsFormsAndBias), MemberType = typeof(LayerFactory))]
     public void Empty_batch_gives_empty_outputs_and_adds_nothing_to_gradients(string backendName, string form, bool bias)
     {
-        using LinearLayer layer = LayerFactory.Create(form, 7, 5, bias, Backends.Get(backendName));
+        using LinearLayer layer = LayerFactory.Create(form, 7, 5, bias, TestBackends.Get(backendName));
 
         Assert.Empty(layer.Forward([]));
         layer.Forward([], []);
@@ -201,7 +201,7 @@ public class LayerTests
     [MemberData(nameof(LayerFactory.BackendsFormsAndBias), MemberType = typeof(LayerFactory))]
     public void Two_backward_calls_accumulate_the_sum_of_two_separate_ones(string backendName, string form, bool bias)
     {
-        BlasBackend backend = Backends.Get(backendName);
+        BlasBackend backend = TestBackends.Get(backendName);
         using LinearLayer layer = LayerFactory.Create(form, 17, 9, bias, backend);
         float[] x1 = TestData.Integers(4 * 17, 1), dy1 = TestData.Integers(4 * 9, 2);
         float[] x2 = TestData.Integers(3 * 17, 3), dy2 = TestData.Integers(3 * 9, 4);
@@ -236,7 +236,7 @@ public class LayerTests
     [MemberData(nameof(LayerFactory.BackendsAndForms), MemberType = typeof(LayerFactory))]
     public void Input_of_shape_2_3_in_equals_shape_6_in(string backendName, string form)
     {
-        BlasBackend backend = Backends.Get(backendName);
+        BlasBackend backend = TestBackends.Get(backendName);
         using LinearLayer layer = LayerFactory.Create(form, 5, 4, true, backend);
         float[] x = TestData.Uniform(2 * 3 * 5, 1);
         float[] dy = TestData.Uniform(2 * 3 * 4, 2);
@@ -265,7 +265,7 @@ public class LayerTests
     [MemberData(nameof(LayerFactory.BackendsFormsAndBias), MemberType = typeof(LayerFactory))]
     public void Buffer_overloads_match_span_overloads(string backendName, string form, bool bias)
     {
-        BlasBackend backend = Backends.Get(backendName);
+        BlasBackend backend = TestBackends.Get(backendName);
         using LinearLayer layer = LayerFactory.Create(form, 33, 17, bias, backend);
         const int m = 9;
         float[] x = TestData.Uniform(m * 33, 1), dy = TestData.Uniform(m * 17, 2);
@@ -292,7 +292,7 @@ public class LayerTests
     [MemberData(nameof(LayerFactory.BackendsAndForms), MemberType = typeof(LayerFactory))]
     public void Seeded_initialisation_is_reproducible_and_in_range(string backendName, string form)
     {
-        BlasBackend backend = Backends.Get(backendName);
+        BlasBackend backend = TestBackends.Get(backendName);
         using LinearLayer a = LayerFactory.Create(form, 64, 32, true, backend, seed: 42);
         using LinearLayer b = LayerFactory.Create(form, 64, 32, true, backend, seed: 42);
         using LinearLayer c = LayerFactory.Create(form, 64, 32, true, backend, seed: 43);
@@ -313,7 +313,7 @@ public class LayerTests
     [MemberData(nameof(LayerFactory.BackendsAndForms), MemberType = typeof(LayerFactory))]
     public void Standard_normal_initialisation_has_unit_variance(string backendName, string form)
     {
-        using LinearLayer layer = LayerFactory.Create(form, 100, 50, true, Backends.Get(backendName));
+        using LinearLayer layer = LayerFactory.Create(form, 100, 50, true, TestBackends.Get(backendName));
         layer.ResetParameters(ParameterInit.StandardNormal, seed: 5);
         float[] w = layer.Weight.ToArray();
         double mean = w.Average(v => (double)v);
@@ -327,7 +327,7 @@ public class LayerTests
     [Fact]
     public void ToString_matches_PyTorch_repr()
     {
-        BlasBackend backend = Backends.Get(Backends.OpenBlas);
+        BlasBackend backend = TestBackends.Get(TestBackends.Cpu);
         using var linear = new Linear(3, 2, backend: backend);
         using var parameter = new ParameterLinear(3, 2, bias: false, backend: backend);
 

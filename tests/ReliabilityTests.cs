@@ -1,6 +1,6 @@
 using BlasLinear.Bench.Soak;
-using BlasLinear.Interop;
-using BlasLinear.Layers;
+using BlasLinear.Backends;
+using BlasLinear;
 using BlasLinear.Reference;
 using BlasLinear.Tests.Support;
 using Xunit;
@@ -18,9 +18,9 @@ public class ReliabilityTests
     {
         var data = new TheoryData<string, int>
         {
-            { Backends.OpenBlas, 1 },
-            { Backends.OpenBlas, Environment.ProcessorCount },
-            { Backends.Cuda, 0 },
+            { TestBackends.Cpu, 1 },
+            { TestBackends.Cpu, Environment.ProcessorCount },
+            { TestBackends.Cuda, 0 },
         };
         return data;
     }
@@ -31,7 +31,7 @@ public class ReliabilityTests
     public void Eight_threads_mixing_calls_match_one_thread_in_each_gate_mode(string backendName, int openBlasThreads)
     {
         using var threads = new OpenBlasThreads(backendName, openBlasThreads);
-        IsolatedTests.EightThreadsMixingForwardAndBackward(Backends.Get(backendName));
+        IsolatedTests.EightThreadsMixingForwardAndBackward(TestBackends.Get(backendName));
     }
 
     [SkippableTheory]
@@ -39,7 +39,7 @@ public class ReliabilityTests
     public async Task Five_hundred_concurrent_thread_pool_calls_finish_in_time_and_are_correct(string backendName, int openBlasThreads)
     {
         using var threads = new OpenBlasThreads(backendName, openBlasThreads);
-        BlasBackend backend = Backends.Get(backendName);
+        BlasBackend backend = TestBackends.Get(backendName);
         using LinearLayer linear = LayerFactory.Create(LayerFactory.Linear, 129, 65, true, backend);
         using LinearLayer parameter = LayerFactory.Create(LayerFactory.ParameterLinear, 129, 65, true, backend);
         float[][] xs = Enumerable.Range(0, 10).Select(i => TestData.Uniform((i + 1) * 129, i)).ToArray();
@@ -74,7 +74,7 @@ public class ReliabilityTests
     [SkippableFact]
     public void Twenty_second_soak_on_both_backends_has_no_error_and_no_memory_growth()
     {
-        BlasBackend[] backends = [Backends.Get(Backends.OpenBlas), Backends.Get(Backends.Cuda)];
+        BlasBackend[] backends = [TestBackends.Get(TestBackends.Cpu), TestBackends.Get(TestBackends.Cuda)];
         long emulatorLive = Emulator.InUse ? Emulator.LiveAllocations : 0;
 
         SoakReport report = SoakRunner.Run(new SoakOptions(
@@ -139,14 +139,14 @@ public class ReliabilityTests
     /// <summary>Sets OpenBLAS's threads for one test and puts them back.</summary>
     private sealed class OpenBlasThreads : IDisposable
     {
-        private readonly OpenBlasBackend? _backend;
+        private readonly CpuBackend? _backend;
         private readonly int _original;
 
         public OpenBlasThreads(string backendName, int threads)
         {
-            if (backendName == Backends.OpenBlas)
+            if (backendName == TestBackends.Cpu)
             {
-                _backend = (OpenBlasBackend)Backends.Get(backendName);
+                _backend = (CpuBackend)TestBackends.Get(backendName);
                 _original = _backend.ThreadCount;
                 _backend.SetThreadCount(threads);
             }

@@ -1,16 +1,16 @@
-using BlasLinear.Interop;
-using BlasLinear.Layers;
+using BlasLinear.Backends;
+using BlasLinear;
 using BlasLinear.Reference;
 using BlasLinear.Tests.Support;
 using Xunit;
-using Route = BlasLinear.Interop.CpuRouter.Route;
+using Route = BlasLinear.Backends.CpuRouter.Route;
 
 namespace BlasLinear.Tests;
 
 /// <summary>
 /// The CPU backend's routing (CpuRouter.cs): the Auto table switches where it says, both layer forms are
 /// right on each side of every switch, and the description says what is in force. The GEMM suite itself
-/// runs on every pinned route (GemmTests, <see cref="Backends.AllWithRoutes"/>).
+/// runs on every pinned route (GemmTests, <see cref="TestBackends.AllWithRoutes"/>).
 /// </summary>
 public class RoutingTests
 {
@@ -35,26 +35,26 @@ public class RoutingTests
     public void Auto_table_with_kernels_and_oneDNN_switches_where_documented()
     {
         CpuRouter router = CpuRouter.AutoWith(kernels: true, oneDnn: true);
-        Assert.Equal(Route.KernelsDot, router.Choose(Transpose.NoTrans, Transpose.Trans, 24, 1024, 1024));
+        Assert.Equal(Route.KernelsAbt, router.Choose(Transpose.NoTrans, Transpose.Trans, 24, 1024, 1024));
         Assert.Equal(Route.OneDnnSwapped, router.Choose(Transpose.NoTrans, Transpose.Trans, 25, 1024, 1024));
         Assert.Equal(Route.OneDnnSwapped, router.Choose(Transpose.NoTrans, Transpose.Trans, 63, 1024, 1024));
         Assert.Equal(Route.OneDnn, router.Choose(Transpose.NoTrans, Transpose.Trans, 64, 1024, 1024));
-        Assert.Equal(Route.KernelsBroadcast, router.Choose(Transpose.NoTrans, Transpose.NoTrans, 7, 1024, 1024));
+        Assert.Equal(Route.KernelsAb, router.Choose(Transpose.NoTrans, Transpose.NoTrans, 7, 1024, 1024));
         Assert.Equal(Route.OneDnn, router.Choose(Transpose.NoTrans, Transpose.NoTrans, 8, 1024, 1024));
         // The weight gradient's batch is k.
-        Assert.Equal(Route.KernelsBroadcast, router.Choose(Transpose.Trans, Transpose.NoTrans, 1024, 1024, 32));
+        Assert.Equal(Route.KernelsAtb, router.Choose(Transpose.Trans, Transpose.NoTrans, 1024, 1024, 32));
         Assert.Equal(Route.OneDnn, router.Choose(Transpose.Trans, Transpose.NoTrans, 1024, 1024, 33));
         Assert.Equal(Route.OpenBlas, router.Choose(Transpose.Trans, Transpose.Trans, 7, 7, 7));
 
         // Operands past 16 MiB stream from memory: oneDNN but for one row of A·B.
-        Assert.Equal(Route.KernelsBroadcast, router.Choose(Transpose.NoTrans, Transpose.NoTrans, 1, 4096, 4096));
+        Assert.Equal(Route.KernelsAb, router.Choose(Transpose.NoTrans, Transpose.NoTrans, 1, 4096, 4096));
         Assert.Equal(Route.OneDnn, router.Choose(Transpose.NoTrans, Transpose.NoTrans, 2, 4096, 4096));
         Assert.Equal(Route.OneDnn, router.Choose(Transpose.Trans, Transpose.NoTrans, 4096, 4096, 1));
 
         // Small products stay on the kernels at any batch, and Linear keeps no copy for them.
-        Assert.Equal(Route.KernelsDot, router.Choose(Transpose.NoTrans, Transpose.Trans, 300, 8, 8));
-        Assert.Equal(Route.KernelsBroadcast, router.Choose(Transpose.NoTrans, Transpose.NoTrans, 300, 8, 8));
-        Assert.Equal(Route.KernelsBroadcast, router.Choose(Transpose.Trans, Transpose.NoTrans, 8, 8, 300));
+        Assert.Equal(Route.KernelsAbt, router.Choose(Transpose.NoTrans, Transpose.Trans, 300, 8, 8));
+        Assert.Equal(Route.KernelsAb, router.Choose(Transpose.NoTrans, Transpose.NoTrans, 300, 8, 8));
+        Assert.Equal(Route.KernelsAtb, router.Choose(Transpose.Trans, Transpose.NoTrans, 8, 8, 300));
         Assert.False(router.PrefersTransposedWeight(300, 8, 8));
         Assert.True(router.PrefersTransposedWeight(6, 1024, 1024));
         Assert.False(router.PrefersTransposedWeight(5, 1024, 1024));
@@ -64,11 +64,11 @@ public class RoutingTests
     public void Auto_table_without_oneDNN_keeps_kernels_and_falls_back_to_OpenBLAS()
     {
         CpuRouter router = CpuRouter.AutoWith(kernels: true, oneDnn: false);
-        Assert.Equal(Route.KernelsDot, router.Choose(Transpose.NoTrans, Transpose.Trans, 255, 1024, 1024));
+        Assert.Equal(Route.KernelsAbt, router.Choose(Transpose.NoTrans, Transpose.Trans, 255, 1024, 1024));
         Assert.Equal(Route.OpenBlas, router.Choose(Transpose.NoTrans, Transpose.Trans, 256, 1024, 1024));
-        Assert.Equal(Route.KernelsBroadcast, router.Choose(Transpose.NoTrans, Transpose.NoTrans, 512, 1024, 1024));
-        Assert.Equal(Route.KernelsBroadcast, router.Choose(Transpose.Trans, Transpose.NoTrans, 1024, 1024, 512));
-        Assert.Equal(Route.KernelsBroadcast, router.Choose(Transpose.NoTrans, Transpose.NoTrans, 4, 4096, 4096));
+        Assert.Equal(Route.KernelsAb, router.Choose(Transpose.NoTrans, Transpose.NoTrans, 512, 1024, 1024));
+        Assert.Equal(Route.KernelsAtb, router.Choose(Transpose.Trans, Transpose.NoTrans, 1024, 1024, 512));
+        Assert.Equal(Route.KernelsAb, router.Choose(Transpose.NoTrans, Transpose.NoTrans, 4, 4096, 4096));
         Assert.Equal(Route.OpenBlas, router.Choose(Transpose.Trans, Transpose.NoTrans, 4096, 4096, 1));
 
         CpuRouter neither = CpuRouter.AutoWith(kernels: false, oneDnn: false);
@@ -89,7 +89,7 @@ public class RoutingTests
     public void Layers_match_float64_on_each_side_of_every_route_switch(string form, bool bias, int batch)
     {
         // Ragged sizes: neither is a multiple of a kernel tile or of 16.
-        using LinearLayer layer = LayerFactory.Create(form, 150, 97, bias, Backends.Get(Backends.OpenBlas), seed: batch);
+        using LinearLayer layer = LayerFactory.Create(form, 150, 97, bias, TestBackends.Get(TestBackends.Cpu), seed: batch);
         LayerTests.CheckAgainstReference(layer, batch, seed: batch);
     }
 
@@ -101,7 +101,7 @@ public class RoutingTests
     [InlineData(LayerFactory.Linear, 6)]
     public void Forward_at_1024_matches_float64_at_a_switch(string form, int batch)
     {
-        using LinearLayer layer = LayerFactory.Create(form, 1024, 1024, bias: true, Backends.Get(Backends.OpenBlas), seed: batch);
+        using LinearLayer layer = LayerFactory.Create(form, 1024, 1024, bias: true, TestBackends.Get(TestBackends.Cpu), seed: batch);
         float[] x = TestData.Uniform(batch * 1024, batch);
         float[] y = layer.Forward(x);
         Tolerance.AssertWithin($"{layer} m={batch} Y", 1024, y, batch, 1024,
@@ -116,9 +116,9 @@ public class RoutingTests
     [SkippableFact]
     public void Linear_transposed_weight_follows_every_write_and_is_dropped_after_a_writable_span()
     {
-        BlasBackend backend = Backends.Get(Backends.OpenBlas);
+        BlasBackend backend = TestBackends.Get(TestBackends.Cpu);
         Skip.IfNot(backend.PrefersTransposedWeight(32, 97, 150), "this CPU backend routes X·W no faster than X·Wᵀ (no kernels, no oneDNN)");
-        using var layer = new Layers.Linear(150, 97, bias: true, backend, seed: 3);
+        using var layer = new BlasLinear.Linear(150, 97, bias: true, backend, seed: 3);
         const int m = 32;
         float[] x = TestData.Uniform(m * 150, 4);
 
@@ -168,9 +168,9 @@ public class RoutingTests
     [SkippableFact]
     public void Weights_written_before_every_forward_are_multiplied_directly_and_repeat_bit_for_bit()
     {
-        BlasBackend backend = Backends.Get(Backends.OpenBlas);
+        BlasBackend backend = TestBackends.Get(TestBackends.Cpu);
         Skip.IfNot(backend.PrefersTransposedWeight(16, 97, 150), "this CPU backend routes X·W no faster than X·Wᵀ (no kernels, no oneDNN)");
-        using var layer = new Layers.Linear(150, 97, bias: false, backend, seed: 10);
+        using var layer = new BlasLinear.Linear(150, 97, bias: false, backend, seed: 10);
         float[] x = TestData.Uniform(16 * 150, 11);
         float[] first = layer.Forward(x);
         Assert.True(layer.HoldsCurrentTransposedWeight);
@@ -196,8 +196,8 @@ public class RoutingTests
     [SkippableFact]
     public void Concurrent_first_forwards_agree_while_the_copy_is_built()
     {
-        BlasBackend backend = Backends.Get(Backends.OpenBlas);
-        using var layer = new Layers.Linear(150, 97, bias: false, backend, seed: 8);
+        BlasBackend backend = TestBackends.Get(TestBackends.Cpu);
+        using var layer = new BlasLinear.Linear(150, 97, bias: false, backend, seed: 8);
         float[] x = TestData.Uniform(40 * 150, 9);
         var reference = Expected.LayerForward(true, 40, 150, 97, x, layer.Weight.ToArray(), []);
         float[][] results = new float[64][];
@@ -207,39 +207,39 @@ public class RoutingTests
             Tolerance.AssertWithin("concurrent Y", 150, y, 40, 97, reference);
         }
 
-        Assert.True(layer.HoldsCurrentTransposedWeight || !Backends.Get(Backends.OpenBlas).PrefersTransposedWeight(40, 97, 150));
+        Assert.True(layer.HoldsCurrentTransposedWeight || !TestBackends.Get(TestBackends.Cpu).PrefersTransposedWeight(40, 97, 150));
     }
 
     [SkippableFact]
     public void Description_names_the_providers_and_the_routing_in_force()
     {
-        var backend = (OpenBlasBackend)Backends.Get(Backends.OpenBlas);
+        var backend = (CpuBackend)TestBackends.Get(TestBackends.Cpu);
         BackendDescription description = backend.Describe();
         Assert.NotNull(description["kernels"]);
         Assert.NotNull(description["oneDNN"]);
         Assert.StartsWith("auto:", description["routing"], StringComparison.Ordinal);
-        Assert.Equal(CpuRoutes.Auto, backend.Routes);
+        Assert.Equal(CpuRouting.Auto, backend.Routing);
 
-        using OpenBlasBackend pinned = OpenBlasBackend.Create(CpuRoutes.OpenBlas);
+        using CpuBackend pinned = CpuBackend.Create(CpuRouting.OpenBlas);
         Assert.Equal("pinned: OpenBLAS for every product", pinned.Describe()["routing"]);
         Assert.Equal(Route.OpenBlas, pinned.RouteOf(Transpose.NoTrans, Transpose.Trans, 1, 1024, 1024));
     }
 
     [Theory]
-    [InlineData(null, CpuRoutes.Auto)]
-    [InlineData("", CpuRoutes.Auto)]
-    [InlineData(" Auto ", CpuRoutes.Auto)]
-    [InlineData("openblas", CpuRoutes.OpenBlas)]
-    [InlineData("KERNELS", CpuRoutes.Kernels)]
-    [InlineData("onednn", CpuRoutes.OneDnn)]
-    public void Routes_variable_is_parsed(string? value, CpuRoutes expected) =>
-        Assert.Equal(expected, OpenBlasBackend.ParseRoutes(value));
+    [InlineData(null, CpuRouting.Auto)]
+    [InlineData("", CpuRouting.Auto)]
+    [InlineData(" Auto ", CpuRouting.Auto)]
+    [InlineData("openblas", CpuRouting.OpenBlas)]
+    [InlineData("KERNELS", CpuRouting.Kernels)]
+    [InlineData("onednn", CpuRouting.OneDnn)]
+    public void Routes_variable_is_parsed(string? value, CpuRouting expected) =>
+        Assert.Equal(expected, CpuBackend.ParseRouting(value));
 
     [Fact]
     public void Unknown_routes_value_and_undefined_enum_are_refused()
     {
-        var e = Assert.Throws<InvalidOperationException>(() => OpenBlasBackend.ParseRoutes("mkl"));
+        var e = Assert.Throws<InvalidOperationException>(() => CpuBackend.ParseRouting("mkl"));
         Assert.Contains("auto, openblas, kernels, onednn", e.Message, StringComparison.Ordinal);
-        Assert.Throws<ArgumentOutOfRangeException>(() => OpenBlasBackend.Create((CpuRoutes)42));
+        Assert.Throws<ArgumentOutOfRangeException>(() => CpuBackend.Create((CpuRouting)42));
     }
 }

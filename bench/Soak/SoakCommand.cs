@@ -1,5 +1,5 @@
 using System.Globalization;
-using BlasLinear.Interop;
+using BlasLinear.Backends;
 
 namespace BlasLinear.Bench.Soak;
 

@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using BlasLinear.Bench.Sweep;
-using BlasLinear.Layers;
+using BlasLinear;
 
 namespace BlasLinear.Bench.Suites;
 

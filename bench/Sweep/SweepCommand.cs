@@ -1,5 +1,5 @@
 using BlasLinear.Bench.Output;
-using BlasLinear.Interop;
+using BlasLinear.Backends;
 using Spectre.Console;
 
 namespace BlasLinear.Bench.Sweep;

@@ -47,14 +47,14 @@ internal static class SweepCommandLine
                     options = options with { Backend = backend.Value };
                     break;
                 case "--cpu-routes" when i + 1 < args.Count:
-                    List<Interop.CpuRoutes>? routes = ParseRoutes(args[++i]);
+                    List<Backends.CpuRouting>? routes = ParseRouting(args[++i]);
                     if (routes is null)
                     {
                         error = $"--cpu-routes '{args[i]}' is not a comma-separated list of auto, openblas, kernels, onednn, or each.";
                         return null;
                     }
 
-                    options = options with { CpuRoutes = routes };
+                    options = options with { CpuRouting = routes };
                     break;
                 case "--shapes" when i + 1 < args.Count:
                     List<FeatureShape>? shapes = ParseList(args[++i], ParseShape);
@@ -129,14 +129,14 @@ internal static class SweepCommandLine
             : null;
     }
 
-    private static List<Interop.CpuRoutes>? ParseRoutes(string value) =>
+    private static List<Backends.CpuRouting>? ParseRouting(string value) =>
         value.Trim().Equals("each", StringComparison.OrdinalIgnoreCase)
-            ? [Interop.CpuRoutes.Auto, Interop.CpuRoutes.OpenBlas, Interop.CpuRoutes.Kernels, Interop.CpuRoutes.OneDnn]
+            ? [Backends.CpuRouting.Auto, Backends.CpuRouting.OpenBlas, Backends.CpuRouting.Kernels, Backends.CpuRouting.OneDnn]
             : ParseList(value, ParseRoute);
 
     /// <summary>One item of --cpu-routes, by the library's own reading of BLASLINEAR_CPU_ROUTES; an empty item is refused.</summary>
-    private static Interop.CpuRoutes? ParseRoute(string text) =>
-        text.Length > 0 && Interop.OpenBlasBackend.TryParseRoutes(text, out Interop.CpuRoutes routes) ? routes : null;
+    private static Backends.CpuRouting? ParseRoute(string text) =>
+        text.Length > 0 && Backends.CpuBackend.TryParseRouting(text, out Backends.CpuRouting routes) ? routes : null;
 
     private static BackendChoice? ParseBackend(string value) => value.ToUpperInvariant() switch
     {

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using BlasLinear.Interop;
+using BlasLinear.Backends;
 
 namespace BlasLinear.Bench.Sweep;
 
@@ -135,7 +135,7 @@ internal sealed class SweepRunner : IDisposable
     /// Each wanted backend; with --cpu-routes, auto and cpu both mean the CPU backend, once per requested
     /// route (the routes belong to it alone), and cuda stays itself.
     /// </summary>
-    private static IEnumerable<(BackendPreference, CpuRoutes?)> Expand(BackendPreference[] wanted, IReadOnlyList<CpuRoutes>? routes)
+    private static IEnumerable<(BackendPreference, CpuRouting?)> Expand(BackendPreference[] wanted, IReadOnlyList<CpuRouting>? routes)
     {
         foreach (BackendPreference preference in wanted)
         {
@@ -145,7 +145,7 @@ internal sealed class SweepRunner : IDisposable
                 continue;
             }
 
-            foreach (CpuRoutes route in routes)
+            foreach (CpuRouting route in routes)
             {
                 yield return (preference, route);
             }
@@ -162,21 +162,21 @@ internal sealed class SweepRunner : IDisposable
             _ => [BackendPreference.Auto],
         };
         var opened = new List<(BackendInfo, BlasBackend)>();
-        foreach ((BackendPreference preference, CpuRoutes? routes) in Expand(wanted, options.CpuRoutes))
+        foreach ((BackendPreference preference, CpuRouting? routes) in Expand(wanted, options.CpuRouting))
         {
             BlasBackend backend;
             try
             {
-                backend = routes is CpuRoutes pinned ? OpenBlasBackend.Create(pinned) : BlasBackend.Create(preference);
+                backend = routes is CpuRouting pinned ? CpuBackend.Create(pinned) : BlasBackend.Create(preference);
             }
-            catch (BackendUnavailableException e) when (options.Backend == BackendChoice.All || options.CpuRoutes is { Count: > 1 })
+            catch (BackendUnavailableException e) when (options.Backend == BackendChoice.All || options.CpuRouting is { Count: > 1 })
             {
                 notes.Add($"backend {preference}{(routes is null ? "" : $" ({routes})")}: skipped, not available here: {e.Message}");
                 continue;
             }
 
             int? threads = null;
-            if (backend is OpenBlasBackend openBlas)
+            if (backend is CpuBackend openBlas)
             {
                 if (options.Threads is int count)
                 {
@@ -188,9 +188,9 @@ internal sealed class SweepRunner : IDisposable
 
             string name = backend.Kind switch
             {
-                BackendKind.OpenBlas when routes is CpuRoutes pinnedRoutes =>
-                    "openblas-" + pinnedRoutes.ToString().ToLowerInvariant(),
-                BackendKind.OpenBlas => "openblas",
+                BackendKind.Cpu when routes is CpuRouting pinnedRoutes =>
+                    "cpu-" + pinnedRoutes.ToString().ToLowerInvariant(),
+                BackendKind.Cpu => "cpu",
                 BackendKind.Cuda => "cuda",
                 _ => backend.Kind.ToString(),
             };
@@ -202,7 +202,7 @@ internal sealed class SweepRunner : IDisposable
             throw new InvalidOperationException("No backend could be opened: " + string.Join("; ", notes));
         }
 
-        if (opened.Any(b => b.Item1.Name != "openblas"))
+        if (opened.Any(b => b.Item1.Name != "cpu"))
         {
             notes.Add("the floor is OpenBLAS on the CPU; for a GPU backend the ratio compares it with the CPU's raw cblas_sgemm");
         }

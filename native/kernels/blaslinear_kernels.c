@@ -1,10 +1,11 @@
 /* See blaslinear_kernels.h. Both kernels keep a tile of C in registers for the whole k loop, so each
  * element of the weight operand is loaded once per tile of rows and never packed:
  *
- *   blk_sgemm_nt  (X·Wᵀ with W[N,K]):  MR rows of A × NR rows of B, 16 k at a time, MR·NR vector
+ *   blk_sgemm_abt  (X·Wᵀ with W[N,K]):  MR rows of A × NR rows of B, 16 k at a time, MR·NR vector
  *                 accumulators reduced to scalars at the end;
- *   blk_sgemm_xn  (X·W with W[K,N], and Xᵀ·dY for weight gradients): MR rows of C × NV·16 columns,
- *                 one k at a time, each A element broadcast against NV vectors of a row of B.
+ *   blk_sgemm_ab   (X·W with W[K,N]) and
+ *   blk_sgemm_atb  (Xᵀ·dY, weight gradients): MR rows of C × NV·16 columns, one k at a time, each
+ *                 element of op(A) broadcast against NV vectors of a row of B (one tile code, op_ab_*).
  *
  * The tile shapes are compile-time constants (each instantiated through a switch) so that the
  * accumulators stay in the 32 vector registers: MR·NR + NR + 1 ≤ 32 and MR·NV + NV + 1 ≤ 32 (up to
@@ -24,11 +25,19 @@
 /* The tile loops have compile-time bounds; unrolled, every accumulator index is a constant and the
  * fixed-size arrays below become registers (a bound used as an array extent would make them VLAs). */
 #define UNROLL _Pragma("GCC unroll 8")
-#define NT_MAX_MR 8
-#define NT_MAX_NR 6
-#define XN_MAX_MR 8
-#define XN_MAX_NV 8
-#define XN_K_BLOCK 256
+#define ABT_MAX_MR 8
+#define ABT_MAX_NR 6
+#define OPAB_MAX_MR 8
+#define OPAB_MAX_NV 8
+/* Rows of A per tile in blk_sgemm_abt and blk_sgemm_ab: a batch of up to 8 is one tile, so each
+ * element of the weight is loaded once per call. */
+#define ABT_ROW_BLOCK 8
+#define AB_ROW_BLOCK 8
+/* blk_sgemm_ab reads the weight's rows this many at a time (see blk_sgemm_ab). */
+#define AB_K_BLOCK 256
+/* blk_sgemm_atb: tiles of 6 rows of C, down one strip of 64 columns (whole cache lines) at a time. */
+#define ATB_ROW_BLOCK 6
+#define ATB_COLUMN_STRIP 64
 
 int blk_supported(void)
 {
@@ -40,17 +49,17 @@ int blk_supported(void)
 
 /* ---- NT: dot products ------------------------------------------------------------------------ */
 
-BLK_INLINE void nt_tile(const int MR, const int NR, int k, float alpha, const float* a, ptrdiff_t lda,
+BLK_INLINE void abt_tile(const int MR, const int NR, int k, float alpha, const float* a, ptrdiff_t lda,
                         const float* b, ptrdiff_t ldb, float beta, float* c, ptrdiff_t ldc)
 {
-    __m512 acc[NT_MAX_MR][NT_MAX_NR];
+    __m512 acc[ABT_MAX_MR][ABT_MAX_NR];
     UNROLL for (int i = 0; i < MR; i++)
         UNROLL for (int j = 0; j < NR; j++)
             acc[i][j] = _mm512_setzero_ps();
 
     int p = 0;
     for (; p + 16 <= k; p += 16) {
-        __m512 bv[NT_MAX_NR];
+        __m512 bv[ABT_MAX_NR];
         UNROLL for (int j = 0; j < NR; j++)
             bv[j] = _mm512_loadu_ps(b + j * ldb + p);
         UNROLL for (int i = 0; i < MR; i++) {
@@ -61,7 +70,7 @@ BLK_INLINE void nt_tile(const int MR, const int NR, int k, float alpha, const fl
     }
     if (p < k) {
         __mmask16 mask = (__mmask16)((1u << (k - p)) - 1u);
-        __m512 bv[NT_MAX_NR];
+        __m512 bv[ABT_MAX_NR];
         UNROLL for (int j = 0; j < NR; j++)
             bv[j] = _mm512_maskz_loadu_ps(mask, b + j * ldb + p);
         UNROLL for (int i = 0; i < MR; i++) {
@@ -80,50 +89,50 @@ BLK_INLINE void nt_tile(const int MR, const int NR, int k, float alpha, const fl
 }
 
 /* The widest NR for MR rows that keeps the tile in registers. */
-static int nt_width(int mr) { return mr <= 2 ? 6 : mr <= 4 ? 4 : 3; }
+static int abt_width(int mr) { return mr <= 2 ? 6 : mr <= 4 ? 4 : 3; }
 
-#define NT_CASE(MR, NR) case (MR) * 8 + (NR): nt_tile(MR, NR, k, alpha, a, lda, b, ldb, beta, c, ldc); break;
+#define ABT_CASE(MR, NR) case (MR) * 8 + (NR): abt_tile(MR, NR, k, alpha, a, lda, b, ldb, beta, c, ldc); break;
 
-static BLK_TARGET void nt_block(int mr, int nr, int k, float alpha, const float* a, ptrdiff_t lda,
+static BLK_TARGET void abt_block(int mr, int nr, int k, float alpha, const float* a, ptrdiff_t lda,
                                 const float* b, ptrdiff_t ldb, float beta, float* c, ptrdiff_t ldc)
 {
     switch (mr * 8 + nr) {
-    NT_CASE(1, 1) NT_CASE(1, 2) NT_CASE(1, 3) NT_CASE(1, 4) NT_CASE(1, 5) NT_CASE(1, 6)
-    NT_CASE(2, 1) NT_CASE(2, 2) NT_CASE(2, 3) NT_CASE(2, 4) NT_CASE(2, 5) NT_CASE(2, 6)
-    NT_CASE(3, 1) NT_CASE(3, 2) NT_CASE(3, 3) NT_CASE(3, 4)
-    NT_CASE(4, 1) NT_CASE(4, 2) NT_CASE(4, 3) NT_CASE(4, 4)
-    NT_CASE(5, 1) NT_CASE(5, 2) NT_CASE(5, 3)
-    NT_CASE(6, 1) NT_CASE(6, 2) NT_CASE(6, 3)
-    NT_CASE(7, 1) NT_CASE(7, 2) NT_CASE(7, 3)
-    NT_CASE(8, 1) NT_CASE(8, 2) NT_CASE(8, 3)
+    ABT_CASE(1, 1) ABT_CASE(1, 2) ABT_CASE(1, 3) ABT_CASE(1, 4) ABT_CASE(1, 5) ABT_CASE(1, 6)
+    ABT_CASE(2, 1) ABT_CASE(2, 2) ABT_CASE(2, 3) ABT_CASE(2, 4) ABT_CASE(2, 5) ABT_CASE(2, 6)
+    ABT_CASE(3, 1) ABT_CASE(3, 2) ABT_CASE(3, 3) ABT_CASE(3, 4)
+    ABT_CASE(4, 1) ABT_CASE(4, 2) ABT_CASE(4, 3) ABT_CASE(4, 4)
+    ABT_CASE(5, 1) ABT_CASE(5, 2) ABT_CASE(5, 3)
+    ABT_CASE(6, 1) ABT_CASE(6, 2) ABT_CASE(6, 3)
+    ABT_CASE(7, 1) ABT_CASE(7, 2) ABT_CASE(7, 3)
+    ABT_CASE(8, 1) ABT_CASE(8, 2) ABT_CASE(8, 3)
     default: break;
     }
 }
 
-void blk_sgemm_nt(int m, int n, int k, float alpha, const float* a, int lda,
+void blk_sgemm_abt(int m, int n, int k, float alpha, const float* a, int lda,
                   const float* b, int ldb, float beta, float* c, int ldc)
 {
-    /* Rows of A in blocks of 8 (a small m takes one block with a wider NR); B's rows in blocks of NR. */
-    const int mr_full = m < 8 ? m : 8;
-    const int nr_full = nt_width(mr_full);
+    /* Rows of A in blocks of ABT_ROW_BLOCK (a small m takes one block with a wider NR); B's rows in blocks of NR. */
+    const int mr_full = m < ABT_ROW_BLOCK ? m : ABT_ROW_BLOCK;
+    const int nr_full = abt_width(mr_full);
     const int blocks = (n + nr_full - 1) / nr_full;
     for (int block = 0; block < blocks; block++) {
         const int j = block * nr_full;
         const int nr = n - j < nr_full ? n - j : nr_full;
-        for (int i = 0; i < m; i += 8) {
-            const int mr = m - i < 8 ? m - i : 8;
-            const int width = nt_width(mr);
+        for (int i = 0; i < m; i += ABT_ROW_BLOCK) {
+            const int mr = m - i < ABT_ROW_BLOCK ? m - i : ABT_ROW_BLOCK;
+            const int width = abt_width(mr);
             /* A short last row block may allow a wider tile than nr_full; walk this block's columns in it. */
             for (int jj = 0; jj < nr; jj += width) {
                 const int cols = nr - jj < width ? nr - jj : width;
-                nt_block(mr, cols, k, alpha, a + (ptrdiff_t)i * lda, lda, b + (ptrdiff_t)(j + jj) * ldb, ldb,
+                abt_block(mr, cols, k, alpha, a + (ptrdiff_t)i * lda, lda, b + (ptrdiff_t)(j + jj) * ldb, ldb,
                          beta, c + (ptrdiff_t)i * ldc + j + jj, ldc);
             }
         }
     }
 }
 
-/* ---- XN: broadcasts ---------------------------------------------------------------------------- */
+/* ---- op(A)·B: broadcasts ---------------------------------------------------------------------------- */
 
 BLK_INLINE __mmask16 lane_mask(int cols, int v)
 {
@@ -132,22 +141,22 @@ BLK_INLINE __mmask16 lane_mask(int cols, int v)
 }
 
 /* a(i, p) = a[i·si + p·sp]: si = lda, sp = 1 for A[m,k]; si = 1, sp = lda for A[k,m]ᵀ. */
-BLK_INLINE void xn_tile(const int MR, const int NV, int cols, int k, float alpha,
+BLK_INLINE void op_ab_tile(const int MR, const int NV, int cols, int k, float alpha,
                         const float* a, ptrdiff_t si, ptrdiff_t sp, const float* b, ptrdiff_t ldb,
                         float beta, float* c, ptrdiff_t ldc)
 {
-    __mmask16 mask[XN_MAX_NV];
+    __mmask16 mask[OPAB_MAX_NV];
     UNROLL for (int v = 0; v < NV; v++)
         mask[v] = lane_mask(cols, v);
 
-    __m512 acc[XN_MAX_MR][XN_MAX_NV];
+    __m512 acc[OPAB_MAX_MR][OPAB_MAX_NV];
     UNROLL for (int i = 0; i < MR; i++)
         UNROLL for (int v = 0; v < NV; v++)
             acc[i][v] = _mm512_setzero_ps();
 
     for (int p = 0; p < k; p++) {
         const float* brow = b + p * ldb;
-        __m512 bv[XN_MAX_NV];
+        __m512 bv[OPAB_MAX_NV];
         UNROLL for (int v = 0; v < NV; v++)
             bv[v] = _mm512_maskz_loadu_ps(mask[v], brow + 16 * v);
         UNROLL for (int i = 0; i < MR; i++) {
@@ -170,63 +179,63 @@ BLK_INLINE void xn_tile(const int MR, const int NV, int cols, int k, float alpha
 }
 
 
-#define XN_CASE(MR) case MR: xn_tile(MR, XN_NV(MR), cols, k, alpha, a, si, sp, b, ldb, beta, c, ldc); break;
-#define XN_NV(MR) ((MR) <= 2 ? 8 : (MR) <= 4 ? 5 : (MR) <= 6 ? 4 : 3)
+#define OPAB_CASE(MR) case MR: op_ab_tile(MR, OPAB_NV(MR), cols, k, alpha, a, si, sp, b, ldb, beta, c, ldc); break;
+#define OPAB_NV(MR) ((MR) <= 2 ? 8 : (MR) <= 4 ? 5 : (MR) <= 6 ? 4 : 3)
 /* The widest tile for MR rows, for the loops; the switch below needs the macro's constant form. */
-static int xn_vectors(int mr) { return XN_NV(mr); }
+static int op_ab_vectors(int mr) { return OPAB_NV(mr); }
 
-static BLK_TARGET void xn_block(int mr, int cols, int k, float alpha, const float* a, ptrdiff_t si, ptrdiff_t sp,
+static BLK_TARGET void op_ab_block(int mr, int cols, int k, float alpha, const float* a, ptrdiff_t si, ptrdiff_t sp,
                                 const float* b, ptrdiff_t ldb, float beta, float* c, ptrdiff_t ldc)
 {
     switch (mr) {
-    XN_CASE(1) XN_CASE(2) XN_CASE(3) XN_CASE(4) XN_CASE(5) XN_CASE(6) XN_CASE(7) XN_CASE(8)
+    OPAB_CASE(1) OPAB_CASE(2) OPAB_CASE(3) OPAB_CASE(4) OPAB_CASE(5) OPAB_CASE(6) OPAB_CASE(7) OPAB_CASE(8)
     default: break;
     }
 }
 
-void blk_sgemm_xn(int trans_a, int m, int n, int k, float alpha, const float* a, int lda,
-                  const float* b, int ldb, float beta, float* c, int ldc)
+void blk_sgemm_atb(int m, int n, int k, float alpha, const float* a, int lda,
+                   const float* b, int ldb, float beta, float* c, int ldc)
 {
-
-    const ptrdiff_t si = trans_a ? 1 : lda, sp = trans_a ? lda : 1;
-    if (trans_a) {
-        /* Aᵀ·B, the weight gradient: C is the large matrix and the batch is k. 6-row tiles of 64 columns
-         * write C in whole cache lines, down one 64-column strip at a time (measured: walking row blocks
-         * left to right instead was three to four times slower at k = 1 and 8, 1024×1024). */
-        for (int j = 0; j < n; j += 64) {
-            const int width = n - j < 64 ? n - j : 64;
-            for (int i = 0; i < m; i += 6) {
-                const int mr = m - i < 6 ? m - i : 6;
-                const int step = 16 * xn_vectors(mr);
-                for (int jj = 0; jj < width; jj += step) {
-                    const int cols = width - jj < step ? width - jj : step;
-                    xn_block(mr, cols, k, alpha, a + i, si, sp, b + j + jj, ldb, beta,
-                             c + (ptrdiff_t)i * ldc + j + jj, ldc);
-                }
+    /* Aᵀ·B, the weight gradient: C is the large matrix and the batch is k; a(i, p) = a[i + p·lda].
+     * Tiles write C in whole cache lines, down one strip at a time (measured: walking row blocks left
+     * to right instead was three to four times slower at k = 1 and 8, 1024×1024). */
+    for (int j = 0; j < n; j += ATB_COLUMN_STRIP) {
+        const int width = n - j < ATB_COLUMN_STRIP ? n - j : ATB_COLUMN_STRIP;
+        for (int i = 0; i < m; i += ATB_ROW_BLOCK) {
+            const int mr = m - i < ATB_ROW_BLOCK ? m - i : ATB_ROW_BLOCK;
+            const int step = 16 * op_ab_vectors(mr);
+            for (int jj = 0; jj < width; jj += step) {
+                const int cols = width - jj < step ? width - jj : step;
+                op_ab_block(mr, cols, k, alpha, a + i, 1, lda, b + j + jj, ldb, beta,
+                            c + (ptrdiff_t)i * ldc + j + jj, ldc);
             }
         }
-        return;
     }
+}
 
-    /* X·W: B (the weight) is the large matrix. A batch of up to 8 rows of X is one tile, so each element
-     * of B is loaded once per call. B's rows are taken XN_K_BLOCK at a time: a column panel reads a short
-     * stretch of each row, and with all of K at once a 4096-wide weight would touch 4096 pages per panel;
-     * a block's pages stay in the TLB while its panels are read. Later blocks add to C (β = 1). */
-    const int mr_full = m < 8 ? m : 8;
-    const int panel = 16 * xn_vectors(mr_full);
-    for (int p0 = 0; p0 < k; p0 += XN_K_BLOCK) {
-        const int kb = k - p0 < XN_K_BLOCK ? k - p0 : XN_K_BLOCK;
+void blk_sgemm_ab(int m, int n, int k, float alpha, const float* a, int lda,
+                  const float* b, int ldb, float beta, float* c, int ldc)
+{
+    /* X·W: B (the weight) is the large matrix; a(i, p) = a[i·lda + p]. A batch of up to AB_ROW_BLOCK
+     * rows of X is one tile, so each element of B is loaded once per call. B's rows are taken AB_K_BLOCK
+     * at a time: a column panel reads a short stretch of each row, and with all of K at once a
+     * 4096-wide weight would touch 4096 pages per panel; a block's pages stay in the TLB while its
+     * panels are read. Later blocks add to C (β = 1). */
+    const int mr_full = m < AB_ROW_BLOCK ? m : AB_ROW_BLOCK;
+    const int panel = 16 * op_ab_vectors(mr_full);
+    for (int p0 = 0; p0 < k; p0 += AB_K_BLOCK) {
+        const int kb = k - p0 < AB_K_BLOCK ? k - p0 : AB_K_BLOCK;
         const float beta_block = p0 == 0 ? beta : 1.0f;
         const float* b_block = b + (ptrdiff_t)p0 * ldb;
         for (int j = 0; j < n; j += panel) {
             const int width = n - j < panel ? n - j : panel;
-            for (int i = 0; i < m; i += 8) {
-                const int mr = m - i < 8 ? m - i : 8;
-                const int step = 16 * xn_vectors(mr);
+            for (int i = 0; i < m; i += AB_ROW_BLOCK) {
+                const int mr = m - i < AB_ROW_BLOCK ? m - i : AB_ROW_BLOCK;
+                const int step = 16 * op_ab_vectors(mr);
                 for (int jj = 0; jj < width; jj += step) {
                     const int cols = width - jj < step ? width - jj : step;
-                    xn_block(mr, cols, kb, alpha, a + (ptrdiff_t)i * lda + p0, si, sp, b_block + j + jj, ldb,
-                             beta_block, c + (ptrdiff_t)i * ldc + j + jj, ldc);
+                    op_ab_block(mr, cols, kb, alpha, a + (ptrdiff_t)i * lda + p0, lda, 1, b_block + j + jj, ldb,
+                                beta_block, c + (ptrdiff_t)i * ldc + j + jj, ldc);
                 }
             }
         }

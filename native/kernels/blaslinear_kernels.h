@@ -19,13 +19,16 @@ extern "C" {
 BLK_API int blk_supported(void);
 
 /* C[m,n] = α·A[m,k]·B[n,k]ᵀ + β·C: every element a dot product of two contiguous rows. */
-BLK_API void blk_sgemm_nt(int m, int n, int k, float alpha, const float* a, int lda,
+BLK_API void blk_sgemm_abt(int m, int n, int k, float alpha, const float* a, int lda,
+                           const float* b, int ldb, float beta, float* c, int ldc);
+
+/* C[m,n] = α·A[m,k]·B[k,n] + β·C: rows of B scaled by elements of A and summed into register tiles of C. */
+BLK_API void blk_sgemm_ab(int m, int n, int k, float alpha, const float* a, int lda,
                           const float* b, int ldb, float beta, float* c, int ldc);
 
-/* C[m,n] = α·op(A)·B[k,n] + β·C with op(A) = A[m,k] (trans_a = 0) or A[k,m]ᵀ (trans_a = 1): rows of B
- * scaled by elements of A and summed into register tiles of C. */
-BLK_API void blk_sgemm_xn(int trans_a, int m, int n, int k, float alpha, const float* a, int lda,
-                          const float* b, int ldb, float beta, float* c, int ldc);
+/* C[m,n] = α·A[k,m]ᵀ·B[k,n] + β·C (the weight gradient; k is the batch): the same tiles as blk_sgemm_ab. */
+BLK_API void blk_sgemm_atb(int m, int n, int k, float alpha, const float* a, int lda,
+                           const float* b, int ldb, float beta, float* c, int ldc);
 
 /* dst[c,r] = src[r,c] + β·dst[c,r] for a rows×cols source (β = 0 never reads dst): brings back the
  * result of a product computed with its operands swapped, (A·Bᵀ)ᵀ = B·Aᵀ (see CpuRouter.cs). */

@@ -48,9 +48,11 @@ int main(void)
                 want[i * ldc + j] = alpha * sum + (beta == 0.0f ? 0.0 : beta * (double)c[i * ldc + j]);
             }
         if (nt)
-            blk_sgemm_nt(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            blk_sgemm_abt(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        else if (trans_a)
+            blk_sgemm_atb(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         else
-            blk_sgemm_xn(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            blk_sgemm_ab(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         for (int i = 0; i < m; i++)
             for (int j = 0; j < ldc; j++) {
                 float got = c[i * ldc + j];

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace BlasLinear.Interop;
+namespace BlasLinear.Backends;
 
 /// <summary>What a backend is running on, as name/value pairs, in the order they are best read.</summary>
 public sealed class BackendDescription

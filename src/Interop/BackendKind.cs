@@ -1,10 +1,10 @@
-namespace BlasLinear.Interop;
+namespace BlasLinear.Backends;
 
 /// <summary>The BLAS a backend runs on.</summary>
 public enum BackendKind
 {
-    /// <summary>OpenBLAS on the CPU; host memory.</summary>
-    OpenBlas,
+    /// <summary>The CPU: BlasLinear's kernels, oneDNN and OpenBLAS, routed per product; host memory.</summary>
+    Cpu,
 
     /// <summary>cuBLAS on an NVIDIA GPU; device memory.</summary>
     Cuda,
@@ -13,10 +13,10 @@ public enum BackendKind
 /// <summary>Which backend to create; the values of <c>BLASLINEAR_BACKEND</c>.</summary>
 public enum BackendPreference
 {
-    /// <summary>CUDA when a device answers, OpenBLAS otherwise.</summary>
+    /// <summary>CUDA when a device answers, the CPU otherwise.</summary>
     Auto,
 
-    /// <summary>OpenBLAS.</summary>
+    /// <summary>The CPU backend.</summary>
     Cpu,
 
     /// <summary>CUDA, or a <see cref="BackendUnavailableException"/> saying why not.</summary>

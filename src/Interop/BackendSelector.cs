@@ -1,4 +1,4 @@
-namespace BlasLinear.Interop;
+namespace BlasLinear.Backends;
 
 /// <summary>Turns a <see cref="BackendPreference"/> into a backend, keeping the reason for each choice.</summary>
 internal static class BackendSelector
@@ -20,9 +20,9 @@ internal static class BackendSelector
         {
             case BackendPreference.Auto:
                 return CudaBackend.TryCreate(allowEmulator: false, mathMode: null, "auto: a CUDA device answered", out string reason)
-                    ?? (BlasBackend)OpenBlasBackend.Create($"auto: CUDA not used ({reason})");
+                    ?? (BlasBackend)CpuBackend.Create($"auto: CUDA not used ({reason})");
             case BackendPreference.Cpu:
-                return OpenBlasBackend.Create("cpu asked for");
+                return CpuBackend.Create("cpu asked for");
             case BackendPreference.Cuda:
                 return CudaBackend.Create();
             default:

@@ -1,4 +1,4 @@
-namespace BlasLinear.Interop;
+namespace BlasLinear.Backends;
 
 /// <summary>
 /// A backend was asked for and cannot be used on this machine. The message carries the reason and

@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 
-namespace BlasLinear.Interop;
+namespace BlasLinear.Backends;
 
 /// <summary>
 /// The managed checks every BLAS call passes before native code sees it, and their throw helpers (kept

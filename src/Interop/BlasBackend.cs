@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace BlasLinear.Interop;
+namespace BlasLinear.Backends;
 
 /// <summary>
 /// A BLAS that computes on float memory: OpenBLAS on the host or cuBLAS on a GPU. Every method speaks

@@ -1,4 +1,4 @@
-namespace BlasLinear.Interop;
+namespace BlasLinear.Backends;
 
 /// <summary>
 /// Float memory owned by a backend: aligned host memory for OpenBLAS, device memory for CUDA. Created by

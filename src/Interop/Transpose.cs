@@ -1,4 +1,4 @@
-namespace BlasLinear.Interop;
+namespace BlasLinear.Backends;
 
 /// <summary>Whether a GEMM operand is used as stored or transposed.</summary>
 public enum Transpose

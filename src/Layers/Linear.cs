@@ -1,6 +1,6 @@
-using BlasLinear.Interop;
+using BlasLinear.Backends;
 
-namespace BlasLinear.Layers;
+namespace BlasLinear;
 
 /// <summary>
 /// PyTorch's <c>nn.Linear</c>: Y = X·Wᵀ + b with the weight stored row-major as <c>W[out_features, in_features]</c>

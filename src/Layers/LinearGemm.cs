@@ -1,6 +1,6 @@
-using BlasLinear.Interop;
+using BlasLinear.Backends;
 
-namespace BlasLinear.Layers;
+namespace BlasLinear;
 
 /// <summary>
 /// The one place where the two layer forms become BLAS calls. Row-major, contiguous; M = rows of X

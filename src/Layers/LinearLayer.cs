@@ -1,8 +1,8 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
-using BlasLinear.Interop;
+using BlasLinear.Backends;
 
-namespace BlasLinear.Layers;
+namespace BlasLinear;
 
 /// <summary>
 /// What <see cref="Linear"/> and <see cref="ParameterLinear"/> share: a fully connected layer

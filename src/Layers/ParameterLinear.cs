@@ -1,6 +1,6 @@
-using BlasLinear.Interop;
+using BlasLinear.Backends;
 
-namespace BlasLinear.Layers;
+namespace BlasLinear;
 
 /// <summary>
 /// The layer people build from raw parameters (<c>W = nn.Parameter(torch.randn(in, out))</c>,

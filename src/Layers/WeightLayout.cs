@@ -1,4 +1,4 @@
-namespace BlasLinear.Layers;
+namespace BlasLinear;
 
 /// <summary>How a layer stores its weight, row-major.</summary>
 public enum WeightLayout

@@ -1,5 +1,5 @@
-using BlasLinear.Interop;
-using BlasLinear.Layers;
+using BlasLinear.Backends;
+using BlasLinear;
 
 namespace BlasLinear.Tests.Probe;
 
@@ -120,7 +120,7 @@ public static class BadInputTable
             new("thread count below one", typeof(ArgumentOutOfRangeException), "count",
                 _ =>
                 {
-                    using var cpu = (OpenBlasBackend)BlasBackend.Create(BackendPreference.Cpu);
+                    using var cpu = (CpuBackend)BlasBackend.Create(BackendPreference.Cpu);
                     cpu.SetThreadCount(0);
                 }),
             new("undefined backend preference", typeof(ArgumentOutOfRangeException), "preference",

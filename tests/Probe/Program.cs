@@ -1,4 +1,4 @@
-using BlasLinear.Interop;
+using BlasLinear.Backends;
 using BlasLinear.Tests.Probe;
 
 // Each scenario prints its own findings and exits 0 only when all of them held.

@@ -1,5 +1,5 @@
-using BlasLinear.Interop;
-using BlasLinear.Layers;
+using BlasLinear.Backends;
+using BlasLinear;
 using BlasLinear.Reference;
 
 namespace BlasLinear.Tests.Probe;
@@ -57,7 +57,7 @@ internal static class Scenarios
         workers.ForEach(w => w.Start());
         workers.ForEach(w => w.Join());
 
-        string mode = backend is OpenBlasBackend openBlas ? $"OpenBLAS threads {openBlas.ThreadCount}" : backend.Kind.ToString();
+        string mode = backend is CpuBackend openBlas ? $"OpenBLAS threads {openBlas.ThreadCount}" : backend.Kind.ToString();
         Console.Error.WriteLine($"wide: {threads} threads × 4 forward+backward, {mode}: {wrong} wrong, {failed} failed");
         return wrong == 0 && failed == 0 ? 0 : 1;
     }
@@ -68,7 +68,7 @@ internal static class Scenarios
     /// </summary>
     public static int Sweep()
     {
-        using var backend = (OpenBlasBackend)BlasBackend.Create(BackendPreference.Cpu);
+        using var backend = (CpuBackend)BlasBackend.Create(BackendPreference.Cpu);
         float[] alphas = [1f, 0.7f, -1.5f], betas = [0f, 1f, 1.3f];
         int index = 0, failures = 0;
         foreach (Transpose ta in new[] { Transpose.NoTrans, Transpose.Trans })

@@ -1,4 +1,4 @@
-using BlasLinear.Interop;
+using BlasLinear.Backends;
 
 namespace BlasLinear.Reference;
 

@@ -1,5 +1,5 @@
-using BlasLinear.Interop;
-using BlasLinear.Layers;
+using BlasLinear.Backends;
+using BlasLinear;
 using Xunit;
 
 namespace BlasLinear.Tests.Support;
@@ -13,7 +13,7 @@ public static class LayerFactory
     public static TheoryData<string, string, bool> BackendsFormsAndBias()
     {
         var data = new TheoryData<string, string, bool>();
-        foreach (string backend in Backends.All)
+        foreach (string backend in TestBackends.All)
         {
             foreach (string form in new[] { Linear, ParameterLinear })
             {
@@ -28,7 +28,7 @@ public static class LayerFactory
     public static TheoryData<string, string> BackendsAndForms()
     {
         var data = new TheoryData<string, string>();
-        foreach (string backend in Backends.All)
+        foreach (string backend in TestBackends.All)
         {
             data.Add(backend, Linear);
             data.Add(backend, ParameterLinear);
@@ -39,8 +39,8 @@ public static class LayerFactory
 
     public static LinearLayer Create(string form, int inFeatures, int outFeatures, bool bias, BlasBackend backend, int seed = 1) => form switch
     {
-        Linear => new Layers.Linear(inFeatures, outFeatures, bias, backend, seed: seed),
-        ParameterLinear => new Layers.ParameterLinear(inFeatures, outFeatures, bias, backend, seed: seed),
+        Linear => new BlasLinear.Linear(inFeatures, outFeatures, bias, backend, seed: seed),
+        ParameterLinear => new BlasLinear.ParameterLinear(inFeatures, outFeatures, bias, backend, seed: seed),
         _ => throw new ArgumentOutOfRangeException(nameof(form), form, "Unknown layer form."),
     };
 }

@@ -1,6 +1,6 @@
-using static BlasLinear.Interop.Native.Interop.OpenBlas;
+using static BlasLinear.Native.Interop.OpenBlas;
 
-namespace BlasLinear.Interop;
+namespace BlasLinear.Backends;
 
 /// <summary>
 /// The process-wide gate every call into a CPU provider (OpenBLAS, BlasLinear's kernels, oneDNN) passes;

@@ -1,18 +1,18 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
-using BlasLinear.Interop.Native;
-using static BlasLinear.Interop.Native.Interop.Kernels;
-using static BlasLinear.Interop.Native.Interop.OneDnn;
-using static BlasLinear.Interop.Native.Interop.OpenBlas;
+using BlasLinear.Native;
+using static BlasLinear.Native.Interop.Kernels;
+using static BlasLinear.Native.Interop.OneDnn;
+using static BlasLinear.Native.Interop.OpenBlas;
 
-namespace BlasLinear.Interop;
+namespace BlasLinear.Backends;
 
 /// <summary>
 /// Chooses, for each row-major product, which CPU provider computes it, and calls it. The caller holds
 /// <see cref="CpuGate"/> and has validated every argument; α ≠ 0, k ≥ 1 and m·n ≥ 1 here.
 /// </summary>
 /// <remarks>
-/// <para>The table for <see cref="CpuRoutes.Auto"/>. "batch" is the dimension the layers' batch becomes:
+/// <para>The table for <see cref="CpuRouting.Auto"/>. "batch" is the dimension the layers' batch becomes:
 /// m for the forward and input-gradient products, k for the weight gradient (Aᵀ·B). The rows that decide
 /// it are the benchmark's, 1024→1024 on the reference machine (2 cores of an AMD EPYC Zen 5 with
 /// AVX-512; OpenBLAS 0.3.21 with OPENBLAS_CORETYPE=Haswell; oneDNN 2.6.3), each provider pinned and
@@ -77,7 +77,7 @@ internal sealed class CpuRouter
     private readonly unsafe delegate* unmanaged<int> _getOmpThreads;
     private readonly bool _oneDnnSplits;
 
-    private unsafe CpuRouter(CpuRoutes requested, bool kernels, bool oneDnn, nint setOmpThreads, nint getOmpThreads,
+    private unsafe CpuRouter(CpuRouting requested, bool kernels, bool oneDnn, nint setOmpThreads, nint getOmpThreads,
         string kernelsNote, string oneDnnNote)
     {
         Requested = requested;
@@ -94,13 +94,14 @@ internal sealed class CpuRouter
     internal enum Route
     {
         OpenBlas,
-        KernelsDot,
-        KernelsBroadcast,
+        KernelsAbt,
+        KernelsAb,
+        KernelsAtb,
         OneDnn,
         OneDnnSwapped,
     }
 
-    public CpuRoutes Requested { get; }
+    public CpuRouting Requested { get; }
 
     /// <summary>The kernels are loaded, this CPU runs them, and the routing may use them.</summary>
     public bool HasKernels { get; }
@@ -114,13 +115,13 @@ internal sealed class CpuRouter
     /// <summary>What was found of oneDNN, for the description.</summary>
     public string OneDnnNote { get; }
 
-    /// <summary>The <see cref="CpuRoutes.Auto"/> table with the given providers present, for its tests.</summary>
+    /// <summary>The <see cref="CpuRouting.Auto"/> table with the given providers present, for its tests.</summary>
     internal static CpuRouter AutoWith(bool kernels, bool oneDnn) =>
-        new(CpuRoutes.Auto, kernels, oneDnn, 0, 0, string.Empty, string.Empty);
+        new(CpuRouting.Auto, kernels, oneDnn, 0, 0, string.Empty, string.Empty);
 
     /// <summary>Finds the providers; a pinned provider that is missing throws with the reason.</summary>
     /// <exception cref="BackendUnavailableException">The pinned provider cannot be used here.</exception>
-    public static unsafe CpuRouter Create(CpuRoutes requested)
+    public static unsafe CpuRouter Create(CpuRouting requested)
     {
         LoadedLibrary kernelsLibrary = NativeLibraries.Kernels;
         bool kernelsRun = kernelsLibrary.IsLoaded && blk_supported() == 1;
@@ -156,27 +157,27 @@ internal sealed class CpuRouter
             oneDnnNote = "not found (" + string.Join("; ", oneDnnLibrary.Trace) + "); optional: apt-get install libdnnl2";
         }
 
-        if (requested == CpuRoutes.Kernels && !kernelsRun)
+        if (requested == CpuRouting.Kernels && !kernelsRun)
         {
-            throw new BackendUnavailableException(BackendKind.OpenBlas, "CpuRoutes.Kernels was asked for, but BlasLinear's kernels are " + kernelsNote);
+            throw new BackendUnavailableException(BackendKind.Cpu, "CpuRouting.Kernels was asked for, but BlasLinear's kernels are " + kernelsNote);
         }
 
-        if (requested == CpuRoutes.OneDnn && !oneDnnLibrary.IsLoaded)
+        if (requested == CpuRouting.OneDnn && !oneDnnLibrary.IsLoaded)
         {
-            throw new BackendUnavailableException(BackendKind.OpenBlas, "CpuRoutes.OneDnn was asked for, but oneDNN is " + oneDnnNote);
+            throw new BackendUnavailableException(BackendKind.Cpu, "CpuRouting.OneDnn was asked for, but oneDNN is " + oneDnnNote);
         }
 
-        bool useKernels = kernelsRun && requested is CpuRoutes.Auto or CpuRoutes.Kernels;
-        bool useOneDnn = oneDnnLibrary.IsLoaded && requested is CpuRoutes.Auto or CpuRoutes.OneDnn;
+        bool useKernels = kernelsRun && requested is CpuRouting.Auto or CpuRouting.Kernels;
+        bool useOneDnn = oneDnnLibrary.IsLoaded && requested is CpuRouting.Auto or CpuRouting.OneDnn;
         return new CpuRouter(requested, useKernels, useOneDnn, setOmp, getOmp, kernelsNote, oneDnnNote);
     }
 
     /// <summary>The routing in force, one line for the description.</summary>
     public string Describe() => Requested switch
     {
-        CpuRoutes.OpenBlas => "pinned: OpenBLAS for every product",
-        CpuRoutes.Kernels => "pinned: kernels for op(A)·B and A·Bᵀ, OpenBLAS for Aᵀ·Bᵀ",
-        CpuRoutes.OneDnn => "pinned: oneDNN for every product",
+        CpuRouting.OpenBlas => "pinned: OpenBLAS for every product",
+        CpuRouting.Kernels => "pinned: kernels for op(A)·B and A·Bᵀ, OpenBLAS for Aᵀ·Bᵀ",
+        CpuRouting.OneDnn => "pinned: oneDNN for every product",
         _ => (HasKernels, HasOneDnn) switch
         {
             (true, true) => string.Create(CultureInfo.InvariantCulture,
@@ -198,15 +199,16 @@ internal sealed class CpuRouter
         bool ta = transA == Transpose.Trans, tb = transB == Transpose.Trans;
         switch (Requested)
         {
-            case CpuRoutes.OpenBlas:
+            case CpuRouting.OpenBlas:
                 return Route.OpenBlas;
-            case CpuRoutes.OneDnn:
+            case CpuRouting.OneDnn:
                 return Route.OneDnn;
-            case CpuRoutes.Kernels:
+            case CpuRouting.Kernels:
                 return (ta, tb) switch
                 {
-                    (false, true) => Route.KernelsDot,
-                    (_, false) => Route.KernelsBroadcast,
+                    (false, true) => Route.KernelsAbt,
+                    (false, false) => Route.KernelsAb,
+                    (true, false) => Route.KernelsAtb,
                     _ => Route.OpenBlas,
                 };
         }
@@ -218,7 +220,7 @@ internal sealed class CpuRouter
         {
             if (HasKernels && (small || m <= (HasOneDnn ? DotKernelsUpTo : DotKernelsWithoutOneDnnUpTo)))
             {
-                return Route.KernelsDot;
+                return Route.KernelsAbt;
             }
 
             if (HasOneDnn)
@@ -238,9 +240,10 @@ internal sealed class CpuRouter
             // OpenBLAS's blocking is then faster, except for one row of A·B.
             bool fromMemory = (ta ? (long)m * n : (long)k * n) > LargeOperandFloats;
             int kernelsUpTo = fromMemory ? (ta ? 0 : 1) : (ta ? GradientKernelsUpTo : BroadcastKernelsUpTo);
+            Route kernels = ta ? Route.KernelsAtb : Route.KernelsAb;
             if (HasKernels && (small || batch <= kernelsUpTo))
             {
-                return Route.KernelsBroadcast;
+                return kernels;
             }
 
             if (HasOneDnn)
@@ -249,7 +252,7 @@ internal sealed class CpuRouter
             }
 
             // No oneDNN: the kernels beat OpenBLAS at every batch measured, but for a gradient from memory.
-            return HasKernels && !(fromMemory && ta) ? Route.KernelsBroadcast : Route.OpenBlas;
+            return HasKernels && !(fromMemory && ta) ? kernels : Route.OpenBlas;
         }
 
         return Route.OpenBlas;
@@ -266,7 +269,7 @@ internal sealed class CpuRouter
     {
         // Products too small to split stay on one route whatever their rows, so that a small layer gives the
         // same bits for a row in a batch of any size (the kernels compute each element the same way).
-        return Requested == CpuRoutes.Auto && !IsSmall(m, n, k)
+        return Requested == CpuRouting.Auto && !IsSmall(m, n, k)
             && (HasOneDnn ? m >= TransposedWeightFrom : HasKernels && m >= TransposedWeightWithoutOneDnnFrom);
     }
 
@@ -368,11 +371,14 @@ internal sealed class CpuRouter
         float* cSlice = job.C + j0;
         switch (job.Route)
         {
-            case Route.KernelsDot:
-                blk_sgemm_nt(job.M, w, job.K, job.Alpha, job.A, job.Lda, bSlice, job.Ldb, job.Beta, cSlice, job.Ldc);
+            case Route.KernelsAbt:
+                blk_sgemm_abt(job.M, w, job.K, job.Alpha, job.A, job.Lda, bSlice, job.Ldb, job.Beta, cSlice, job.Ldc);
                 break;
-            case Route.KernelsBroadcast:
-                blk_sgemm_xn(job.TransA ? 1 : 0, job.M, w, job.K, job.Alpha, job.A, job.Lda, bSlice, job.Ldb, job.Beta, cSlice, job.Ldc);
+            case Route.KernelsAb:
+                blk_sgemm_ab(job.M, w, job.K, job.Alpha, job.A, job.Lda, bSlice, job.Ldb, job.Beta, cSlice, job.Ldc);
+                break;
+            case Route.KernelsAtb:
+                blk_sgemm_atb(job.M, w, job.K, job.Alpha, job.A, job.Lda, bSlice, job.Ldb, job.Beta, cSlice, job.Ldc);
                 break;
             case Route.OneDnn:
                 RecordOneDnn(ref job, OneDnnSingleThreaded(ref job, (byte)(job.TransA ? 'T' : 'N'), (byte)(job.TransB ? 'T' : 'N'),

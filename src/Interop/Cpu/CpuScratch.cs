@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace BlasLinear.Interop;
+namespace BlasLinear.Backends;
 
 /// <summary>
 /// Work memory for routes that compute into a temporary (the swapped oneDNN product). Blocks are rented

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 
-namespace BlasLinear.Interop;
+namespace BlasLinear.Backends;
 
 /// <summary>
 /// BlasLinear's one pool of CPU threads, for the routes it runs itself (its kernels, and oneDNN called

@@ -2,10 +2,10 @@ using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using BlasLinear.Interop.Native;
-using static BlasLinear.Interop.Native.Interop;
+using BlasLinear.Native;
+using static BlasLinear.Native.Interop;
 
-namespace BlasLinear.Interop;
+namespace BlasLinear.Backends;
 
 /// <summary>
 /// cuBLAS on an NVIDIA GPU. Buffers live in device memory; host spans passed to the backend's methods are

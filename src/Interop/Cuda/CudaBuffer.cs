@@ -1,6 +1,6 @@
-using static BlasLinear.Interop.Native.Interop.CudaRuntime;
+using static BlasLinear.Native.Interop.CudaRuntime;
 
-namespace BlasLinear.Interop;
+namespace BlasLinear.Backends;
 
 /// <summary>
 /// A <see cref="BlasBuffer"/> in device memory. Copies run on the backend's stream, so they are ordered

@@ -1,4 +1,4 @@
-namespace BlasLinear.Interop;
+namespace BlasLinear.Backends;
 
 /// <summary>A CUDA runtime call failed. The message names the call, the error name and the runtime's text.</summary>
 public class CudaException : Exception

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
-using static BlasLinear.Interop.Native.Interop;
+using static BlasLinear.Native.Interop;
 
-namespace BlasLinear.Interop;
+namespace BlasLinear.Backends;
 
 /// <summary>
 /// What the CUDA handles share: zero is "none", and the value is adopted only after the native call that

@@ -1,4 +1,4 @@
-namespace BlasLinear.Interop;
+namespace BlasLinear.Backends;
 
 /// <summary>How cuBLAS may compute float32 GEMMs.</summary>
 public enum CudaMathMode

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace BlasLinear.Interop.Native;
+namespace BlasLinear.Native;
 
 /// <summary>
 /// The outcome of resolving one <see cref="NativeLibrarySpec"/>: the handle that loaded, or none, and the

@@ -2,12 +2,12 @@ using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace BlasLinear.Interop.Native;
+namespace BlasLinear.Native;
 
 /// <summary>
 /// The one import resolver of this assembly. Every library is resolved once, lazily, by the rules of
 /// its <see cref="NativeLibrarySpec"/>; backends check <see cref="LoadedLibrary.IsLoaded"/> before
-/// their first call so that a missing library surfaces as a <see cref="BackendUnavailableException"/>
+/// their first call so that a missing library surfaces as a <see cref="Backends.BackendUnavailableException"/>
 /// with the whole trace rather than as a bare <see cref="DllNotFoundException"/>.
 /// </summary>
 internal static class NativeLibraries

@@ -1,4 +1,4 @@
-namespace BlasLinear.Interop.Native;
+namespace BlasLinear.Native;
 
 /// <summary>How to find one native library: an environment override, then candidates in order.</summary>
 /// <param name="ImportName">The library name the <c>LibraryImport</c> declarations use.</param>

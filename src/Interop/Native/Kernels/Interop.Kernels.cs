@@ -1,12 +1,12 @@
 using System.Runtime.InteropServices;
 
-namespace BlasLinear.Interop.Native;
+namespace BlasLinear.Native;
 
 internal static unsafe partial class Interop
 {
     /// <summary>
     /// libblaslinear_kernels.so, BlasLinear's own small-batch kernels (native/kernels/blaslinear_kernels.h).
-    /// Nothing is checked on the C side: <see cref="CpuRouter"/> calls with validated arguments only.
+    /// Nothing is checked on the C side: <see cref="Backends.CpuRouter"/> calls with validated arguments only.
     /// </summary>
     internal static partial class Kernels
     {
@@ -16,13 +16,18 @@ internal static unsafe partial class Interop
         internal static partial int blk_supported();
 
         [LibraryImport(LibraryName)]
-        internal static partial void blk_sgemm_nt(
+        internal static partial void blk_sgemm_abt(
             int m, int n, int k, float alpha, float* a, int lda, float* b, int ldb,
             float beta, float* c, int ldc);
 
         [LibraryImport(LibraryName)]
-        internal static partial void blk_sgemm_xn(
-            int transA, int m, int n, int k, float alpha, float* a, int lda, float* b, int ldb,
+        internal static partial void blk_sgemm_ab(
+            int m, int n, int k, float alpha, float* a, int lda, float* b, int ldb,
+            float beta, float* c, int ldc);
+
+        [LibraryImport(LibraryName)]
+        internal static partial void blk_sgemm_atb(
+            int m, int n, int k, float alpha, float* a, int lda, float* b, int ldb,
             float beta, float* c, int ldc);
 
         [LibraryImport(LibraryName)]

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace BlasLinear.Interop.Native;
+namespace BlasLinear.Native;
 
 internal static unsafe partial class Interop
 {

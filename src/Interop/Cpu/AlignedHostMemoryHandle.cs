@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace BlasLinear.Interop;
+namespace BlasLinear.Backends;
 
 /// <summary>
 /// Owns one block of 64-byte-aligned, zero-filled native memory (a cache line, and the widest vector

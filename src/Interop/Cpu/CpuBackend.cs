@@ -1,13 +1,13 @@
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
-using BlasLinear.Interop.Native;
-using static BlasLinear.Interop.Native.Interop.OpenBlas;
+using BlasLinear.Native;
+using static BlasLinear.Native.Interop.OpenBlas;
 
-namespace BlasLinear.Interop;
+namespace BlasLinear.Backends;
 
 /// <summary>
 /// The CPU backend: OpenBLAS on the host, with BlasLinear's own small-batch kernels and, where it is
-/// installed, oneDNN, each product routed to the fastest of them (<see cref="CpuRoutes"/>). Host spans
+/// installed, oneDNN, each product routed to the fastest of them (<see cref="CpuRouting"/>). Host spans
 /// are used in place (pinned for the call, never copied); buffers are 64-byte-aligned host memory.
 /// </summary>
 /// <remarks>
@@ -16,25 +16,25 @@ namespace BlasLinear.Interop;
 /// <see cref="CpuGate"/>): one call at a time while calls are multithreaded, up to one single-threaded
 /// call per core otherwise, so that OpenBLAS's threads and OpenMP's never compete for the cores.
 /// </remarks>
-public sealed class OpenBlasBackend : BlasBackend
+public sealed class CpuBackend : BlasBackend
 {
-    /// <summary>The environment variable that sets <see cref="Routes"/> for backends created without one.</summary>
-    public const string RoutesVariable = "BLASLINEAR_CPU_ROUTES";
+    /// <summary>The environment variable that sets <see cref="Routing"/> for backends created without one.</summary>
+    public const string RoutingVariable = "BLASLINEAR_CPU_ROUTES";
 
     private readonly string _selection;
     private readonly CpuRouter _router;
 
-    private OpenBlasBackend(string selection, CpuRouter router)
+    private CpuBackend(string selection, CpuRouter router)
     {
         _selection = selection;
         _router = router;
     }
 
     /// <summary>Which providers compute this backend's products.</summary>
-    public CpuRoutes Routes => _router.Requested;
+    public CpuRouting Routing => _router.Requested;
 
     /// <inheritdoc/>
-    public override BackendKind Kind => BackendKind.OpenBlas;
+    public override BackendKind Kind => BackendKind.Cpu;
 
     /// <summary>The number of threads OpenBLAS uses for one call (process-wide).</summary>
     /// <exception cref="ObjectDisposedException">The backend was disposed.</exception>
@@ -90,16 +90,16 @@ public sealed class OpenBlasBackend : BlasBackend
     }
 
     /// <summary>
-    /// Creates a CPU backend whose products take <paramref name="routes"/>: <see cref="CpuRoutes.Auto"/>
+    /// Creates a CPU backend whose products take <paramref name="routes"/>: <see cref="CpuRouting.Auto"/>
     /// for the fastest, or one provider pinned to measure it or rule it out.
     /// </summary>
     /// <exception cref="BackendUnavailableException">OpenBLAS, or the pinned provider, cannot be used here; the message says why.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="routes"/> is not a defined value.</exception>
-    public static OpenBlasBackend Create(CpuRoutes routes)
+    public static CpuBackend Create(CpuRouting routes)
     {
-        if (routes is not (CpuRoutes.Auto or CpuRoutes.OpenBlas or CpuRoutes.Kernels or CpuRoutes.OneDnn))
+        if (routes is not (CpuRouting.Auto or CpuRouting.OpenBlas or CpuRouting.Kernels or CpuRouting.OneDnn))
         {
-            throw new ArgumentOutOfRangeException(nameof(routes), routes, "Not a CpuRoutes.");
+            throw new ArgumentOutOfRangeException(nameof(routes), routes, "Not a CpuRouting.");
         }
 
         return Create("cpu asked for", routes);
@@ -107,42 +107,42 @@ public sealed class OpenBlasBackend : BlasBackend
 
     /// <summary>Reads <c>BLASLINEAR_CPU_ROUTES</c>: <c>auto</c> (also when unset), <c>openblas</c>, <c>kernels</c> or <c>onednn</c>.</summary>
     /// <exception cref="InvalidOperationException">The variable holds another value.</exception>
-    public static CpuRoutes RoutesFromEnvironment() => ParseRoutes(Environment.GetEnvironmentVariable(RoutesVariable));
+    public static CpuRouting RoutingFromEnvironment() => ParseRouting(Environment.GetEnvironmentVariable(RoutingVariable));
 
     /// <summary>
     /// Reads a routes name as <c>BLASLINEAR_CPU_ROUTES</c> takes it: <c>auto</c> (also null or empty),
     /// <c>openblas</c>, <c>kernels</c> or <c>onednn</c>, in any case, surrounding spaces ignored.
     /// </summary>
-    /// <returns>False, with <see cref="CpuRoutes.Auto"/>, when <paramref name="value"/> is none of them.</returns>
-    public static bool TryParseRoutes(string? value, out CpuRoutes routes)
+    /// <returns>False, with <see cref="CpuRouting.Auto"/>, when <paramref name="value"/> is none of them.</returns>
+    public static bool TryParseRouting(string? value, out CpuRouting routes)
     {
-        CpuRoutes? parsed = value?.Trim().ToUpperInvariant() switch
+        CpuRouting? parsed = value?.Trim().ToUpperInvariant() switch
         {
-            null or "" or "AUTO" => CpuRoutes.Auto,
-            "OPENBLAS" => CpuRoutes.OpenBlas,
-            "KERNELS" => CpuRoutes.Kernels,
-            "ONEDNN" => CpuRoutes.OneDnn,
+            null or "" or "AUTO" => CpuRouting.Auto,
+            "OPENBLAS" => CpuRouting.OpenBlas,
+            "KERNELS" => CpuRouting.Kernels,
+            "ONEDNN" => CpuRouting.OneDnn,
             _ => null,
         };
-        routes = parsed ?? CpuRoutes.Auto;
+        routes = parsed ?? CpuRouting.Auto;
         return parsed is not null;
     }
 
-    internal static CpuRoutes ParseRoutes(string? value) =>
-        TryParseRoutes(value, out CpuRoutes routes)
+    internal static CpuRouting ParseRouting(string? value) =>
+        TryParseRouting(value, out CpuRouting routes)
             ? routes
-            : throw new InvalidOperationException($"{RoutesVariable}='{value}' is not one of auto, openblas, kernels, onednn.");
+            : throw new InvalidOperationException($"{RoutingVariable}='{value}' is not one of auto, openblas, kernels, onednn.");
 
     /// <summary>Loads OpenBLAS and finds the other providers, or explains, with every attempt, why it cannot.</summary>
-    internal static OpenBlasBackend Create(string selection, CpuRoutes? routes = null)
+    internal static CpuBackend Create(string selection, CpuRouting? routes = null)
     {
         LoadedLibrary library = NativeLibraries.OpenBlas;
         if (!library.IsLoaded)
         {
-            throw new BackendUnavailableException(BackendKind.OpenBlas, library.DescribeFailure());
+            throw new BackendUnavailableException(BackendKind.Cpu, library.DescribeFailure());
         }
 
-        return new OpenBlasBackend(selection, CpuRouter.Create(routes ?? RoutesFromEnvironment()));
+        return new CpuBackend(selection, CpuRouter.Create(routes ?? RoutingFromEnvironment()));
     }
 
     /// <summary>The route this backend takes for a product of this shape (tests pin the switch points).</summary>

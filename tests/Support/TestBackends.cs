@@ -1,4 +1,4 @@
-using BlasLinear.Interop;
+using BlasLinear.Backends;
 using Xunit;
 
 namespace BlasLinear.Tests.Support;
@@ -8,42 +8,42 @@ namespace BlasLinear.Tests.Support;
 /// BLASLINEAR_TEST_CUDA=real). Each is created once per test process and shared, as an application
 /// would share one. A backend that cannot be created here makes its tests report skipped, with the reason.
 /// </summary>
-public static class Backends
+public static class TestBackends
 {
-    public const string OpenBlas = "openblas";
+    public const string Cpu = "cpu";
     public const string Cuda = "cuda";
 
-    /// <summary>CPU backends with one provider pinned (<see cref="CpuRoutes"/>): the GEMM suite runs on each.</summary>
+    /// <summary>CPU backends with one provider pinned (<see cref="CpuRouting"/>): the GEMM suite runs on each.</summary>
     public const string CpuOpenBlasOnly = "cpu-openblas";
     public const string CpuKernels = "cpu-kernels";
     public const string CpuOneDnn = "cpu-onednn";
 
     private static readonly Dictionary<string, Lazy<(BlasBackend? Backend, string Reason)>> s_pinned = new()
     {
-        [CpuOpenBlasOnly] = new(() => CreatePinned(CpuRoutes.OpenBlas)),
-        [CpuKernels] = new(() => CreatePinned(CpuRoutes.Kernels)),
-        [CpuOneDnn] = new(() => CreatePinned(CpuRoutes.OneDnn)),
+        [CpuOpenBlasOnly] = new(() => CreatePinned(CpuRouting.OpenBlas)),
+        [CpuKernels] = new(() => CreatePinned(CpuRouting.Kernels)),
+        [CpuOneDnn] = new(() => CreatePinned(CpuRouting.OneDnn)),
     };
 
-    private static readonly Lazy<BlasBackend> s_openBlas = new(() => BlasBackend.Create(BackendPreference.Cpu));
+    private static readonly Lazy<BlasBackend> s_cpu = new(() => BlasBackend.Create(BackendPreference.Cpu));
     private static readonly Lazy<(BlasBackend? Backend, string Reason)> s_cuda = new(CreateCuda);
 
     /// <summary>xunit member data: one row per backend name.</summary>
-    public static TheoryData<string> Names => new() { OpenBlas, Cuda };
+    public static TheoryData<string> Names => new() { Cpu, Cuda };
 
-    public static IEnumerable<string> All => [OpenBlas, Cuda];
+    public static IEnumerable<string> All => [Cpu, Cuda];
 
     /// <summary>xunit member data: the backends and the pinned CPU routes.</summary>
     public static TheoryData<string> NamesWithRoutes => new(AllWithRoutes);
 
-    public static IEnumerable<string> AllWithRoutes => [OpenBlas, Cuda, CpuOpenBlasOnly, CpuKernels, CpuOneDnn];
+    public static IEnumerable<string> AllWithRoutes => [Cpu, Cuda, CpuOpenBlasOnly, CpuKernels, CpuOneDnn];
 
     public static BlasBackend Get(string name)
     {
         switch (name)
         {
-            case OpenBlas:
-                return s_openBlas.Value;
+            case Cpu:
+                return s_cpu.Value;
             case Cuda:
                 (BlasBackend? backend, string reason) = s_cuda.Value;
                 Skip.If(backend is null, $"No CUDA backend here: {reason}");
@@ -61,11 +61,11 @@ public static class Backends
     /// A pinned provider missing here (no oneDNN installed, no AVX-512) skips with the reason; scripts/setup.sh
     /// installs oneDNN, so on a machine set up by it only a CPU without AVX-512 skips the kernels' rows.
     /// </summary>
-    private static (BlasBackend?, string) CreatePinned(CpuRoutes routes)
+    private static (BlasBackend?, string) CreatePinned(CpuRouting routes)
     {
         try
         {
-            return (OpenBlasBackend.Create(routes), string.Empty);
+            return (CpuBackend.Create(routes), string.Empty);
         }
         catch (BackendUnavailableException e)
         {

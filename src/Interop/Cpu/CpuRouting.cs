@@ -1,10 +1,10 @@
-namespace BlasLinear.Interop;
+namespace BlasLinear.Backends;
 
 /// <summary>
-/// Which CPU provider computes the products of an <see cref="OpenBlasBackend"/>. <see cref="Auto"/> is
+/// Which CPU provider computes the products of an <see cref="CpuBackend"/>. <see cref="Auto"/> is
 /// the default and the fastest; the others pin one provider, to measure it or to rule it out.
 /// </summary>
-public enum CpuRoutes
+public enum CpuRouting
 {
     /// <summary>Per product shape, the fastest correct route available here (the table in CpuRouter.cs):
     /// BlasLinear's kernels for small batches, oneDNN where it is installed and wins, OpenBLAS otherwise.</summary>

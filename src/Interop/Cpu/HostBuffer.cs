@@ -1,4 +1,4 @@
-namespace BlasLinear.Interop;
+namespace BlasLinear.Backends;
 
 /// <summary>A <see cref="BlasBuffer"/> in aligned host memory.</summary>
 internal sealed class HostBuffer : BlasBuffer
