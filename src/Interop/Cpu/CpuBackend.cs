@@ -188,7 +188,7 @@ public sealed class CpuBackend : BlasBackend
 
         using (CpuGate.Enter())
         {
-            cblas_sgemv(CblasOrder.RowMajor, CpuRouter.ToCblas(trans), m, n, alpha, a.Pointer, lda, x.Pointer, 1, beta, y.Pointer, 1);
+            cblas_sgemv(CblasOrder.RowMajor, trans.ToCblas(), m, n, alpha, a.Pointer, lda, x.Pointer, 1, beta, y.Pointer, 1);
         }
     }
 

@@ -301,7 +301,7 @@ internal sealed class CpuRouter
         if (route == Route.OpenBlas)
         {
             // OpenBLAS runs its own threads.
-            cblas_sgemm(CblasOrder.RowMajor, ToCblas(transA), ToCblas(transB), m, n, k,
+            cblas_sgemm(CblasOrder.RowMajor, transA.ToCblas(), transB.ToCblas(), m, n, k,
                 alpha, a, lda, b, ldb, beta, c, ldc);
             return;
         }
@@ -460,8 +460,4 @@ internal sealed class CpuRouter
     /// <summary>Too small to split: handing a slice to another thread costs more than the product.</summary>
     private static bool IsSmall(int m, int n, int k) => (long)m * n * k < SingleThreadBelow;
 
-    private static byte Flag(Transpose trans) => trans == Transpose.Trans ? (byte)'T' : (byte)'N';
-
-    internal static CblasTranspose ToCblas(Transpose trans) =>
-        trans == Transpose.Trans ? CblasTranspose.Trans : CblasTranspose.NoTrans;
 }

@@ -343,18 +343,16 @@ public sealed class CudaBackend : BlasBackend
     private unsafe void SgemmRowMajor(
         ThreadState state, Transpose transA, Transpose transB, int m, int n, int k,
         float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc) =>
-        CheckCublas(Cublas.cublasSgemm_v2(state.Handle, ToCublas(transB), ToCublas(transA), n, m, k,
+        CheckCublas(Cublas.cublasSgemm_v2(state.Handle, transB.ToCublas(), transA.ToCublas(), n, m, k,
             &alpha, b, ldb, a, lda, &beta, c, ldc));
 
     private unsafe void SgemvRowMajor(
         ThreadState state, Transpose trans, int m, int n, float alpha, float* a, int lda, float* x, float beta, float* y) =>
-        CheckCublas(Cublas.cublasSgemv_v2(state.Handle, trans == Transpose.Trans ? Cublas.Operation.N : Cublas.Operation.T, n, m,
+        CheckCublas(Cublas.cublasSgemv_v2(state.Handle, trans.Flipped().ToCublas(), n, m,
             &alpha, a, lda, x, 1, &beta, y, 1));
 
     private unsafe void Sscal(ThreadState state, int n, float alpha, float* x) =>
         CheckCublas(Cublas.cublasSscal_v2(state.Handle, n, &alpha, x, 1));
-
-    private static Cublas.Operation ToCublas(Transpose trans) => trans == Transpose.Trans ? Cublas.Operation.T : Cublas.Operation.N;
 
     private unsafe float* StageIn(ThreadState state, int slot, Operand operand, long length)
     {
