@@ -68,6 +68,12 @@ public static class SoakRunner
         var random = new Random(options.Seed);
         var shared = options.Backends.SelectMany(backend => Enumerable.Range(0, 6).Select(i =>
             Create(backend, random, i % 2 == 0 ? LayerForm.Linear : LayerForm.Parameter))).ToArray();
+        // One of each form prepared for inference, as a service would; backward runs on both kinds.
+        for (int i = 0; i < shared.Length; i += 3)
+        {
+            shared[i].PrepareForInference();
+        }
+
         var state = new RunState();
         var clock = Stopwatch.StartNew();
         TimeSpan end = warmUp + options.Duration;

@@ -39,6 +39,8 @@ public abstract class LayerBenchmarks
         _input = data.Next((long)Batch * Features.In);
         _layer.Weight.CopyFrom(data.Next((long)Features.In * Features.Out));
         _layer.Bias?.CopyFrom(data.Next(Features.Out));
+        // The forward runs as inference does; the backward does not use the prepared weight.
+        _layer.PrepareForInference();
         _gradOutput = data.Next((long)Batch * Features.Out);
         _output = new float[(long)Batch * Features.Out];
         _gradInput = new float[(long)Batch * Features.In];

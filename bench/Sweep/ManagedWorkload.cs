@@ -44,6 +44,11 @@ internal sealed class ManagedWorkload : ITimedWorkload
             }
 
             _layer.Bias?.CopyFrom(data.Next(n));
+            if (!_backward)
+            {
+                // Inference as an application runs it: the weight in the form the backend multiplies fastest.
+                _layer.PrepareForInference();
+            }
         }
         catch
         {

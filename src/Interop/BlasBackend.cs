@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace BlasLinear.Backends;
 
 /// <summary>
@@ -9,12 +7,12 @@ namespace BlasLinear.Backends;
 /// </summary>
 /// <remarks>
 /// Operands are <see cref="ReadOnlyBlasSpan"/> and <see cref="BlasSpan"/>: host spans (arrays convert
-/// implicitly) or ranges of this backend's <see cref="BlasBuffer"/>s. The OpenBLAS backend computes on
-/// host spans in place; a device backend stages host spans through its own memory. Code that chains
-/// several operations on host data stages once with <see cref="Stage"/>, <see cref="StageOutput"/>
-/// and <see cref="Unstage"/>, which cost nothing on the OpenBLAS backend.
+/// implicitly) or ranges of this backend's <see cref="BlasBuffer"/>s. The CPU backend computes on host
+/// spans in place; a device backend stages host spans through its own memory. Code that chains several
+/// operations on host data stages once through a <see cref="HostStaging"/> from
+/// <see cref="CreateHostStaging"/>, which costs nothing on the CPU.
 /// </remarks>
-public abstract class BlasBackend : IDisposable
+public abstract partial class BlasBackend : IDisposable
 {
     private static readonly Lazy<BlasBackend> s_default = new(CreateDefault);
     private bool _isShared;
@@ -38,12 +36,6 @@ public abstract class BlasBackend : IDisposable
 
     /// <summary>True once disposed.</summary>
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
-
-    /// <summary>
-    /// True when host data must be copied into the backend's memory to be computed on (a device), so
-    /// that <see cref="Stage"/> uses the caller's staging buffers; false when host spans are used in place.
-    /// </summary>
-    public bool StagesHostData => !HostSpansAreBackendMemory;
 
     /// <summary>
     /// Creates a backend. <see cref="BackendPreference.Auto"/> takes CUDA when a device answers and
@@ -96,7 +88,7 @@ public abstract class BlasBackend : IDisposable
     /// <exception cref="ArgumentOutOfRangeException">A dimension is negative, a leading dimension is too small, or a flag is undefined.</exception>
     /// <exception cref="ArgumentException">An operand is too short, C overlaps A or B, or a buffer belongs to another backend.</exception>
     /// <exception cref="ObjectDisposedException">The backend or a buffer was disposed.</exception>
-    public unsafe void Gemm(
+    public void Gemm(
         Transpose transA, Transpose transB, int m, int n, int k,
         float alpha, ReadOnlyBlasSpan a, int lda, ReadOnlyBlasSpan b, int ldb,
         float beta, BlasSpan c, int ldc)
@@ -111,35 +103,8 @@ public abstract class BlasBackend : IDisposable
         BlasArguments.CheckMatrix("A", transA, ta ? k : m, ta ? "k" : "m", ta ? m : k, ta ? "m" : "k", lda, nameof(lda), a.Length, nameof(a));
         BlasArguments.CheckMatrix("B", transB, tb ? n : k, tb ? "n" : "k", tb ? k : n, tb ? "k" : "n", ldb, nameof(ldb), b.Length, nameof(b));
         BlasArguments.CheckMatrix("C", Transpose.NoTrans, m, nameof(m), n, nameof(n), ldc, nameof(ldc), c.Length, nameof(c));
-        CheckOwner(a.Buffer, nameof(a));
-        CheckOwner(b.Buffer, nameof(b));
-        CheckOwner(c.Buffer, nameof(c));
-        if (m == 0 || n == 0)
-        {
-            return;
-        }
-
-        using var leaseA = new Lease(a.Buffer);
-        using var leaseB = new Lease(b.Buffer);
-        using var leaseC = new Lease(c.Buffer);
-        fixed (float* pa = a.Host, pb = b.Host, pc = c.Host)
-        {
-            Operand oa = new(a, pa), ob = new(b, pb), oc = new(c, pc);
-            CheckNoOverlap(oc, "C", oa, "A", nameof(c));
-            CheckNoOverlap(oc, "C", ob, "B", nameof(c));
-            if (alpha == 0 || k == 0)
-            {
-                // Managed, not OpenBLAS: its small-matrix kernels let a NaN in A through even for α = 0.
-                if (beta != 1)
-                {
-                    ScaleCore(oc, m, n, ldc, beta);
-                }
-
-                return;
-            }
-
-            GemmCore(transA, transB, m, n, k, alpha, oa, lda, ob, ldb, beta, oc, ldc);
-        }
+        var operation = new GemmOperation(transA, transB, m, n, k, alpha, lda, ldb, beta, ldc);
+        Run(ref operation, new(a, nameof(a), "A"), new(b, nameof(b), "B"), new(c, nameof(c), "C"), empty: m == 0 || n == 0);
     }
 
     /// <summary>
@@ -149,7 +114,7 @@ public abstract class BlasBackend : IDisposable
     /// <exception cref="ArgumentOutOfRangeException">A dimension is negative, lda is too small, or the flag is undefined.</exception>
     /// <exception cref="ArgumentException">An operand is too short, y overlaps A or x, or a buffer belongs to another backend.</exception>
     /// <exception cref="ObjectDisposedException">The backend or a buffer was disposed.</exception>
-    public unsafe void Gemv(
+    public void Gemv(
         Transpose trans, int m, int n, float alpha, ReadOnlyBlasSpan a, int lda, ReadOnlyBlasSpan x,
         float beta, BlasSpan y)
     {
@@ -162,186 +127,88 @@ public abstract class BlasBackend : IDisposable
         int xLength = t ? m : n, yLength = t ? n : m;
         BlasArguments.CheckVector("x", xLength, x.Length, nameof(x));
         BlasArguments.CheckVector("y", yLength, y.Length, nameof(y));
-        CheckOwner(a.Buffer, nameof(a));
-        CheckOwner(x.Buffer, nameof(x));
-        CheckOwner(y.Buffer, nameof(y));
-        if (yLength == 0)
-        {
-            return;
-        }
-
-        using var leaseA = new Lease(a.Buffer);
-        using var leaseX = new Lease(x.Buffer);
-        using var leaseY = new Lease(y.Buffer);
-        fixed (float* pa = a.Host, px = x.Host, py = y.Host)
-        {
-            Operand oa = new(a, pa), ox = new(x, px), oy = new(y, py);
-            CheckNoOverlap(oy, "y", oa, "A", nameof(y));
-            CheckNoOverlap(oy, "y", ox, "x", nameof(y));
-            if (alpha == 0 || xLength == 0)
-            {
-                if (beta != 1)
-                {
-                    ScaleCore(oy, 1, yLength, yLength, beta);
-                }
-
-                return;
-            }
-
-            GemvCore(trans, m, n, alpha, oa, lda, ox, beta, oy);
-        }
+        var operation = new GemvOperation(trans, m, n, alpha, lda, beta, xLength, yLength);
+        Run(ref operation, new(a, nameof(a), "A"), new(x, nameof(x), "x"), new(y, nameof(y), "y"), empty: yLength == 0);
     }
 
     /// <summary>Writes <paramref name="row"/> (cols elements) into each of the first rows × cols elements of <paramref name="destination"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A dimension is negative.</exception>
     /// <exception cref="ArgumentException">An operand is too short, they overlap, or a buffer belongs to another backend.</exception>
     /// <exception cref="ObjectDisposedException">The backend or a buffer was disposed.</exception>
-    public unsafe void BroadcastRows(ReadOnlyBlasSpan row, BlasSpan destination, int rows, int cols)
+    public void BroadcastRows(ReadOnlyBlasSpan row, BlasSpan destination, int rows, int cols)
     {
         ThrowIfDisposed();
         BlasArguments.CheckDimension(rows, nameof(rows));
         BlasArguments.CheckDimension(cols, nameof(cols));
         BlasArguments.CheckVector(nameof(row), cols, row.Length, nameof(row));
         BlasArguments.CheckMatrix(nameof(destination), Transpose.NoTrans, rows, nameof(rows), cols, nameof(cols), Math.Max(1, cols), nameof(cols), destination.Length, nameof(destination));
-        CheckOwner(row.Buffer, nameof(row));
-        CheckOwner(destination.Buffer, nameof(destination));
-        if (rows == 0 || cols == 0)
-        {
-            return;
-        }
-
-        using var leaseRow = new Lease(row.Buffer);
-        using var leaseDestination = new Lease(destination.Buffer);
-        fixed (float* pr = row.Host, pd = destination.Host)
-        {
-            Operand or = new(row, pr), od = new(destination, pd);
-            CheckNoOverlap(od, nameof(destination), or, nameof(row), nameof(destination));
-            BroadcastRowsCore(or, od, rows, cols);
-        }
+        var operation = new BroadcastRowsOperation(rows, cols);
+        Run(ref operation, new(row, nameof(row), nameof(row)), default, new(destination, nameof(destination), nameof(destination)), empty: rows == 0 || cols == 0);
     }
 
     /// <summary>destination[j] += Σᵢ source[i, j] over a row-major rows × cols source (the bias gradient).</summary>
     /// <exception cref="ArgumentOutOfRangeException">A dimension is negative.</exception>
     /// <exception cref="ArgumentException">An operand is too short, they overlap, or a buffer belongs to another backend.</exception>
     /// <exception cref="ObjectDisposedException">The backend or a buffer was disposed.</exception>
-    public unsafe void AddRowSums(ReadOnlyBlasSpan source, int rows, int cols, BlasSpan destination)
+    public void AddRowSums(ReadOnlyBlasSpan source, int rows, int cols, BlasSpan destination)
     {
         ThrowIfDisposed();
         BlasArguments.CheckDimension(rows, nameof(rows));
         BlasArguments.CheckDimension(cols, nameof(cols));
         BlasArguments.CheckMatrix(nameof(source), Transpose.NoTrans, rows, nameof(rows), cols, nameof(cols), Math.Max(1, cols), nameof(cols), source.Length, nameof(source));
         BlasArguments.CheckVector(nameof(destination), cols, destination.Length, nameof(destination));
-        CheckOwner(source.Buffer, nameof(source));
-        CheckOwner(destination.Buffer, nameof(destination));
-        if (rows == 0 || cols == 0)
-        {
-            return;
-        }
-
-        using var leaseSource = new Lease(source.Buffer);
-        using var leaseDestination = new Lease(destination.Buffer);
-        fixed (float* ps = source.Host, pd = destination.Host)
-        {
-            Operand os = new(source, ps), od = new(destination, pd);
-            CheckNoOverlap(od, nameof(destination), os, nameof(source), nameof(destination));
-            AddRowSumsCore(os, rows, cols, od);
-        }
+        var operation = new AddRowSumsOperation(rows, cols);
+        Run(ref operation, new(source, nameof(source), nameof(source)), default, new(destination, nameof(destination), nameof(destination)), empty: rows == 0 || cols == 0);
     }
 
     /// <summary>
-    /// True when this backend computes X·W, with W stored k×n, faster than X·Bᵀ with the same matrix
-    /// stored n×k, for X of m rows: then a layer whose weight is stored n×k (<c>Linear</c>) gains by
-    /// keeping a transposed copy of it. False unless the backend's routing says so.
+    /// Prepares <paramref name="weight"/> for repeated products Y[m, n] = X[m, k]·op(W) + β·Y, in the form
+    /// this backend multiplies fastest (on the CPU a transposed copy where its routes compute X·W faster
+    /// than X·Wᵀ; on a device the weight as it is). W is stored n×k when <paramref name="trans"/> is
+    /// <see cref="Transpose.Trans"/> (<c>Linear</c>), k×n otherwise. While prepared, a write to the weight
+    /// through <see cref="BlasBuffer.CopyFrom"/> or <see cref="BlasBuffer.Clear"/> refreshes the prepared
+    /// form, and writable views of it are refused; dispose the prepared weight to end that.
     /// </summary>
-    internal virtual bool PrefersTransposedWeight(int m, int n, int k) => false;
-
-    /// <summary>destination[c, r] = source[r, c] for a rows×cols <paramref name="source"/>; both this backend's buffers.</summary>
-    internal unsafe void TransposeInto(BlasBuffer source, int rows, int cols, BlasBuffer destination)
+    /// <exception cref="ArgumentOutOfRangeException">A dimension is less than 1 or the flag is undefined.</exception>
+    /// <exception cref="ArgumentException">The weight is not n×k elements or belongs to another backend.</exception>
+    /// <exception cref="InvalidOperationException">The weight is already prepared.</exception>
+    /// <exception cref="ObjectDisposedException">The backend or the weight was disposed.</exception>
+    public PreparedWeight PrepareWeight(BlasBuffer weight, Transpose trans, int n, int k)
     {
+        ArgumentNullException.ThrowIfNull(weight);
         ThrowIfDisposed();
-        CheckOwner(source, nameof(source));
-        CheckOwner(destination, nameof(destination));
-        if (source.Length < (long)rows * cols || destination.Length < (long)rows * cols || ReferenceEquals(source, destination))
+        CheckTranspose(trans, nameof(trans));
+        ArgumentOutOfRangeException.ThrowIfLessThan(n, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
+        CheckOwner(weight, nameof(weight));
+        if (weight.Length != (long)n * k)
         {
-            throw new ArgumentException($"Cannot transpose {source.ShapeText} ({rows}×{cols}) into {destination.ShapeText}.", nameof(destination));
+            throw new ArgumentException($"The weight {weight.ShapeText} has {weight.Length} elements; n={n} × k={k} needs {(long)n * k}.", nameof(weight));
         }
 
-        using var leaseSource = new Lease(source);
-        using var leaseDestination = new Lease(destination);
-        TransposeCore(source.Pointer, rows, cols, destination.Pointer);
+        PreparedWeight prepared = PrepareWeightCore(weight, trans, n, k);
+        try
+        {
+            weight.Attach(prepared);
+        }
+        catch
+        {
+            prepared.Dispose();
+            throw;
+        }
+
+        return prepared;
     }
 
-    /// <summary>The transpose of <see cref="TransposeInto"/>; only backends that override <see cref="PrefersTransposedWeight"/> are asked.</summary>
-    private protected virtual unsafe void TransposeCore(float* source, int rows, int cols, float* destination) =>
-        throw new NotSupportedException($"{Kind} keeps no transposed copies.");
-
     /// <summary>
-    /// Makes host data available to this backend: on OpenBLAS the span itself (no copy); on a device,
-    /// a copy in <paramref name="staging"/>, which is allocated, or replaced by a larger one, as needed
-    /// and belongs to the caller.
+    /// A staging object for host data: nothing on the CPU, page-locked buffers on a device. Each owner
+    /// (a layer) makes its own and disposes it.
     /// </summary>
-    /// <exception cref="ArgumentException"><paramref name="staging"/> belongs to another backend.</exception>
     /// <exception cref="ObjectDisposedException">The backend was disposed.</exception>
-    public ReadOnlyBlasSpan Stage(ReadOnlySpan<float> host, ref BlasBuffer? staging)
+    public HostStaging CreateHostStaging()
     {
         ThrowIfDisposed();
-        if (HostSpansAreBackendMemory)
-        {
-            return host;
-        }
-
-        BlasBuffer buffer = EnsureStaging(ref staging, host.Length);
-        buffer.CopyPrefixFrom(host);
-        return new ReadOnlyBlasSpan(buffer, 0, host.Length);
-    }
-
-    /// <summary>
-    /// Where to compute a result destined for <paramref name="host"/>: on OpenBLAS the span itself; on a
-    /// device, <paramref name="staging"/> (grown as needed), filled from <paramref name="host"/> only when
-    /// <paramref name="copyIn"/> is true. Finish with <see cref="Unstage"/>.
-    /// </summary>
-    /// <exception cref="ArgumentException"><paramref name="staging"/> belongs to another backend.</exception>
-    /// <exception cref="ObjectDisposedException">The backend was disposed.</exception>
-    public BlasSpan StageOutput(Span<float> host, ref BlasBuffer? staging, bool copyIn = false)
-    {
-        ThrowIfDisposed();
-        if (HostSpansAreBackendMemory)
-        {
-            return host;
-        }
-
-        BlasBuffer buffer = EnsureStaging(ref staging, host.Length);
-        if (copyIn)
-        {
-            buffer.CopyPrefixFrom(host);
-        }
-
-        return new BlasSpan(buffer, 0, host.Length);
-    }
-
-    /// <summary>Copies a staged result back to <paramref name="host"/>; nothing when it is already there.</summary>
-    /// <exception cref="ArgumentException">The lengths differ, or the buffer belongs to another backend.</exception>
-    /// <exception cref="ObjectDisposedException">The backend or the buffer was disposed.</exception>
-    public void Unstage(ReadOnlyBlasSpan staged, Span<float> host)
-    {
-        ThrowIfDisposed();
-        if (staged.Length != host.Length)
-        {
-            throw new ArgumentException($"The staged result has {staged.Length} elements; the host span has {host.Length}.", nameof(host));
-        }
-
-        if (staged.Buffer is null)
-        {
-            if (!staged.Host.Overlaps(host, out int offset) || offset != 0)
-            {
-                staged.Host.CopyTo(host);
-            }
-
-            return;
-        }
-
-        CheckOwner(staged.Buffer, nameof(staged));
-        staged.Buffer.CopyRangeTo(staged.Offset, host);
+        return CreateHostStagingCore();
     }
 
     /// <summary>Waits until all work this backend queued has finished; nothing on OpenBLAS.</summary>
@@ -369,7 +236,7 @@ public abstract class BlasBackend : IDisposable
     {
     }
 
-    private protected void ThrowIfDisposed()
+    internal void ThrowIfDisposed()
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         ThrowIfUnusable();
@@ -380,11 +247,11 @@ public abstract class BlasBackend : IDisposable
     {
     }
 
-    /// <summary>A buffer for <see cref="Stage"/>; device backends give it a page-locked host mirror.</summary>
-    private protected virtual BlasBuffer AllocateStagingCore(long length) => AllocateCore([checked((int)length)], length);
+    private protected abstract HostStaging CreateHostStagingCore();
 
-    /// <summary>True when host spans are directly usable by the core operations (no staging).</summary>
-    private protected abstract bool HostSpansAreBackendMemory { get; }
+    /// <summary>The prepared form of a validated weight; the base multiplies by the weight as it is.</summary>
+    private protected virtual PreparedWeight PrepareWeightCore(BlasBuffer weight, Transpose trans, int n, int k) =>
+        PreparedWeight.AsItIs(this, weight, trans, n, k);
 
     private protected abstract BlasBuffer AllocateCore(int[] shape, long length);
 
@@ -442,84 +309,31 @@ public abstract class BlasBackend : IDisposable
         }
     }
 
-    private BlasBuffer EnsureStaging(ref BlasBuffer? staging, int length)
-    {
-        if (staging is not null)
-        {
-            CheckOwner(staging, nameof(staging));
-            if (staging.Length >= length)
-            {
-                return staging;
-            }
-
-            staging.Dispose();
-            staging = null;
-        }
-
-        staging = AllocateStagingCore(length);
-        return staging;
-    }
-
     /// <summary>
-    /// One operand in the backend's terms: its address (host or device), whether it is a host span that
-    /// a device backend must stage, and its extent for the overlap check.
+    /// The one sequence every operation runs after its own argument checks: each buffer belongs to this
+    /// backend and is live, its memory is leased for the call (a concurrent Dispose frees it only after),
+    /// host spans are pinned, and the output overlaps neither input; then the operation's core runs.
     /// </summary>
-    private protected readonly unsafe struct Operand
+    private unsafe void Run<TOperation>(ref TOperation operation, Argument first, Argument second, OutputArgument output, bool empty)
+        where TOperation : struct, IOperation
     {
-        public Operand(ReadOnlyBlasSpan span, float* pinned)
+        CheckOwner(first.Span.Buffer, first.Parameter);
+        CheckOwner(second.Span.Buffer, second.Parameter);
+        CheckOwner(output.Span.Buffer, output.Parameter);
+        if (empty)
         {
-            Length = span.Length;
-            IsHostSpan = span.Buffer is null;
-            IsHostMemory = span.Buffer?.IsHostAccessible ?? true;
-            Pointer = span.Buffer is null ? pinned : span.Buffer.Pointer + span.Offset;
+            return;
         }
 
-        public Operand(BlasSpan span, float* pinned)
+        using var leaseFirst = new Lease(first.Span.Buffer);
+        using var leaseSecond = new Lease(second.Span.Buffer);
+        using var leaseOutput = new Lease(output.Span.Buffer);
+        fixed (float* p1 = first.Span.Host, p2 = second.Span.Host, p3 = output.Span.Host)
         {
-            Length = span.Length;
-            IsHostSpan = span.Buffer is null;
-            IsHostMemory = span.Buffer?.IsHostAccessible ?? true;
-            Pointer = span.Buffer is null ? pinned : span.Buffer.Pointer + span.Offset;
+            Operand o1 = new(first.Span, p1), o2 = new(second.Span, p2), o3 = new(output.Span, p3);
+            CheckNoOverlap(o3, output.Name, o1, first.Name, output.Parameter);
+            CheckNoOverlap(o3, output.Name, o2, second.Name, output.Parameter);
+            operation.Run(this, o1, o2, o3);
         }
-
-        public float* Pointer { get; }
-
-        public long Length { get; }
-
-        public bool IsHostSpan { get; }
-
-        public bool IsHostMemory { get; }
-
-        public bool Overlaps(Operand other)
-        {
-            if (Length == 0 || other.Length == 0 || IsHostMemory != other.IsHostMemory)
-            {
-                return false;
-            }
-
-            nuint start = (nuint)Pointer, end = start + (nuint)Length * sizeof(float);
-            nuint otherStart = (nuint)other.Pointer, otherEnd = otherStart + (nuint)other.Length * sizeof(float);
-            return start < otherEnd && otherStart < end;
-        }
-    }
-
-    /// <summary>Keeps a buffer's memory alive across a native call, even if it is disposed meanwhile.</summary>
-    private readonly ref struct Lease
-    {
-        private readonly SafeHandle? _memory;
-
-        public Lease(BlasBuffer? buffer)
-        {
-            if (buffer is null)
-            {
-                return;
-            }
-
-            bool added = false;
-            buffer.Memory.DangerousAddRef(ref added);
-            _memory = buffer.Memory;
-        }
-
-        public void Dispose() => _memory?.DangerousRelease();
     }
 }

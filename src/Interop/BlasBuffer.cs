@@ -8,8 +8,7 @@ namespace BlasLinear.Backends;
 public abstract class BlasBuffer : IDisposable
 {
     private readonly int[] _shape;
-    private int _version;
-    private int _exposed;
+    private PreparedWeight? _prepared;
 
     private protected BlasBuffer(BlasBackend backend, int[] shape, long length)
     {
@@ -36,21 +35,18 @@ public abstract class BlasBuffer : IDisposable
     /// <summary>The shape as PyTorch prints it, e.g. <c>[7, 5]</c>.</summary>
     public string ShapeText => "[" + string.Join(", ", _shape) + "]";
 
+    /// <summary>True while a <see cref="PreparedWeight"/> made from this buffer lives (a layer prepared for inference).</summary>
+    public bool IsPrepared => Volatile.Read(ref _prepared) is not null;
+
     /// <summary>The memory as a writable span.</summary>
-    /// <remarks>
-    /// Writes through the span are invisible to the library, so a layer that keeps a derived copy of this
-    /// buffer (on the CPU, <c>Linear</c> keeps its weight transposed as well, for speed) stops using the copy
-    /// for good once a writable view is taken. Read through <see cref="AsReadOnlySpan"/>, and write with
-    /// <see cref="CopyFrom"/>, to keep it.
-    /// </remarks>
+    /// <remarks>The span is valid only while the buffer lives: it must not be used after <see cref="Dispose()"/>.</remarks>
     /// <exception cref="NotSupportedException">The memory is not on the host.</exception>
-    /// <exception cref="InvalidOperationException">The buffer holds more than <see cref="int.MaxValue"/> floats.</exception>
+    /// <exception cref="InvalidOperationException">The buffer holds more than <see cref="int.MaxValue"/> floats, or it is a weight prepared for inference (writes through a span could not refresh the prepared form).</exception>
     /// <exception cref="ObjectDisposedException">The buffer was disposed.</exception>
     public Span<float> AsSpan()
     {
-        Span<float> span = HostSpan();
-        MarkExposedForWriting();
-        return span;
+        ThrowIfPrepared();
+        return HostSpan();
     }
 
     /// <summary>The memory as a read-only span.</summary>
@@ -72,7 +68,7 @@ public abstract class BlasBuffer : IDisposable
         }
 
         Upload(source, 0);
-        Interlocked.Increment(ref _version);
+        Volatile.Read(ref _prepared)?.Refresh();
     }
 
     /// <summary>Copies the whole buffer into <paramref name="destination"/>.</summary>
@@ -106,15 +102,17 @@ public abstract class BlasBuffer : IDisposable
     {
         ThrowIfDisposed();
         ClearCore();
-        Interlocked.Increment(ref _version);
+        Volatile.Read(ref _prepared)?.Refresh();
     }
 
     /// <summary>A range of the buffer, for the backend's operations.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The range is not inside the buffer.</exception>
+    /// <exception cref="InvalidOperationException">The buffer is a weight prepared for inference.</exception>
     /// <exception cref="ObjectDisposedException">The buffer was disposed.</exception>
     public BlasSpan Slice(long offset, long length)
     {
         ThrowIfDisposed();
+        ThrowIfPrepared();
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         if (offset > Length - length)
@@ -123,7 +121,6 @@ public abstract class BlasBuffer : IDisposable
                 nameof(length), $"offset={offset} + length={length} runs past the buffer's {Length} elements.");
         }
 
-        MarkExposedForWriting();
         return new BlasSpan(this, offset, length);
     }
 
@@ -149,21 +146,33 @@ public abstract class BlasBuffer : IDisposable
         ThrowIfDisposed();
         ArgumentOutOfRangeException.ThrowIfGreaterThan(source.Length, Length, nameof(source));
         Upload(source, 0);
-        Interlocked.Increment(ref _version);
     }
 
-    /// <summary>Counts the writes made through <see cref="CopyFrom"/> and <see cref="Clear"/>, each counted once it is done.</summary>
-    internal int Version => Volatile.Read(ref _version);
+    /// <summary>Records the prepared form made from this buffer, refreshed on every write.</summary>
+    /// <exception cref="InvalidOperationException">The buffer is already prepared.</exception>
+    internal void Attach(PreparedWeight prepared)
+    {
+        if (Interlocked.CompareExchange(ref _prepared, prepared, null) is not null)
+        {
+            throw new InvalidOperationException($"BlasBuffer {ShapeText} is already prepared; dispose the earlier PreparedWeight first.");
+        }
+    }
 
-    /// <summary>
-    /// True once a writable view of the memory was handed out (<see cref="AsSpan"/>, <see cref="Slice"/>, a
-    /// conversion to <see cref="BlasSpan"/>): writes through it are not counted in <see cref="Version"/>.
-    /// </summary>
-    internal bool IsExposedForWriting => Volatile.Read(ref _exposed) != 0;
+    internal void Detach(PreparedWeight prepared) => Interlocked.CompareExchange(ref _prepared, null, prepared);
 
-    internal void MarkExposedForWriting() => Volatile.Write(ref _exposed, 1);
+    /// <summary>Refuses a writable view of a prepared weight.</summary>
+    /// <exception cref="InvalidOperationException">The buffer is prepared.</exception>
+    internal void ThrowIfPrepared()
+    {
+        if (IsPrepared)
+        {
+            throw new InvalidOperationException(
+                $"BlasBuffer {ShapeText} is a weight prepared for inference, so writable views of it are refused (writes through them could not refresh the prepared form). "
+                + "Write it with CopyFrom, which refreshes it, read it with AsReadOnlySpan or CopyTo, or end the preparation first (layer.PrepareForTraining()).");
+        }
+    }
 
-    /// <summary>The host memory as a span, without marking it exposed.</summary>
+    /// <summary>The host memory as a span.</summary>
     private protected abstract Span<float> HostSpan();
 
     /// <summary>Copies elements starting at <paramref name="offset"/> into <paramref name="destination"/>.</summary>

@@ -95,10 +95,11 @@ public readonly ref struct BlasSpan
     public static implicit operator BlasSpan(float[] host) => new(host);
 
     /// <summary>The whole of a buffer.</summary>
+    /// <exception cref="InvalidOperationException">The buffer is a weight prepared for inference.</exception>
     public static implicit operator BlasSpan(BlasBuffer buffer)
     {
         ArgumentNullException.ThrowIfNull(buffer);
-        buffer.MarkExposedForWriting();
+        buffer.ThrowIfPrepared();
         return new(buffer, 0, buffer.Length);
     }
 

@@ -19,18 +19,15 @@ namespace BlasLinear;
 /// </summary>
 internal static class LinearGemm
 {
+    /// <summary>op(W) of the forward product: Linear's W[N,K] is used transposed, ParameterLinear's W[K,N] as stored.</summary>
+    public static Transpose WeightOp(WeightLayout layout) => layout == WeightLayout.OutByIn ? Transpose.Trans : Transpose.NoTrans;
+
     public static void Forward(
         BlasBackend backend, WeightLayout layout, int m, int n, int k,
         ReadOnlyBlasSpan x, BlasBuffer w, float beta, BlasSpan y)
     {
-        if (layout == WeightLayout.OutByIn)
-        {
-            backend.Gemm(Transpose.NoTrans, Transpose.Trans, m, n, k, 1f, x, k, w, k, beta, y, n);
-        }
-        else
-        {
-            backend.Gemm(Transpose.NoTrans, Transpose.NoTrans, m, n, k, 1f, x, k, w, n, beta, y, n);
-        }
+        Transpose op = WeightOp(layout);
+        backend.Gemm(Transpose.NoTrans, op, m, n, k, 1f, x, k, w, op == Transpose.Trans ? k : n, beta, y, n);
     }
 
     public static void InputGradient(

@@ -149,7 +149,10 @@ public sealed class CpuBackend : BlasBackend
     internal CpuRouter.Route RouteOf(Transpose transA, Transpose transB, int m, int n, int k) =>
         _router.Choose(transA, transB, m, n, k);
 
-    private protected override bool HostSpansAreBackendMemory => true;
+    private protected override HostStaging CreateHostStagingCore() => new CpuHostStaging(this);
+
+    private protected override PreparedWeight PrepareWeightCore(BlasBuffer weight, Transpose trans, int n, int k) =>
+        new CpuPreparedWeight(this, weight, trans, n, k);
 
     private protected override BlasBuffer AllocateCore(int[] shape, long length) => new HostBuffer(this, shape, length);
 
@@ -167,13 +170,18 @@ public sealed class CpuBackend : BlasBackend
         }
     }
 
-    internal override bool PrefersTransposedWeight(int m, int n, int k) => _router.PrefersTransposedWeight(m, n, k);
+    /// <summary>Whether X·W beats X·Wᵀ at m rows under this backend's routing (<see cref="CpuPreparedWeight"/>).</summary>
+    internal bool PrefersTransposedWeight(int m, int n, int k) => _router.PrefersTransposedWeight(m, n, k);
 
-    private protected override unsafe void TransposeCore(float* source, int rows, int cols, float* destination)
+    /// <summary>destination[c, r] = source[r, c] for a rows×cols source; both this backend's buffers, both leased.</summary>
+    internal unsafe void TransposeInto(BlasBuffer source, int rows, int cols, BlasBuffer destination)
     {
+        ThrowIfDisposed();
+        using var leaseSource = new Lease(source);
+        using var leaseDestination = new Lease(destination);
         using (CpuGate.Enter())
         {
-            _router.TransposeInto(source, rows, cols, destination);
+            _router.TransposeInto(source.Pointer, rows, cols, destination.Pointer);
         }
     }
 

@@ -9,7 +9,7 @@ namespace BlasLinear.Backends;
 
 /// <summary>
 /// cuBLAS on an NVIDIA GPU. Buffers live in device memory; host spans passed to the backend's methods are
-/// staged through per-thread device buffers; layers stage once per call with <see cref="BlasBackend.Stage"/>.
+/// staged through per-thread device buffers; layers stage once per call through a <see cref="HostStaging"/>.
 /// </summary>
 /// <remarks>
 /// <para>All work runs on one non-blocking stream per backend, in order. Each calling thread gets its own
@@ -242,11 +242,10 @@ public sealed class CudaBackend : BlasBackend
         }
     }
 
-    private protected override bool HostSpansAreBackendMemory => false;
+    private protected override HostStaging CreateHostStagingCore() => new CudaHostStaging(this);
 
     private protected override BlasBuffer AllocateCore(int[] shape, long length) => new CudaBuffer(this, shape, length, pageLockedMirror: false);
 
-    private protected override BlasBuffer AllocateStagingCore(long length) => new CudaBuffer(this, [checked((int)length)], length, pageLockedMirror: true);
 
     private protected override void SynchronizeCore() => Check(CudaRuntime.cudaStreamSynchronize(Stream));
 

@@ -1,0 +1,79 @@
+namespace BlasLinear.Backends;
+
+/// <summary>
+/// A weight W made ready by its backend for repeated products Y[m, n] = X[m, k]·op(W) + β·Y
+/// (<see cref="BlasBackend.PrepareWeight"/>): the backend chooses the form it multiplies fastest and owns
+/// it. The result of <see cref="Multiply"/> depends only on the weight, the input and m, never on earlier
+/// calls. While it lives, writes to the weight through <see cref="BlasBuffer.CopyFrom"/> and
+/// <see cref="BlasBuffer.Clear"/> refresh the prepared form and writable views of the weight are refused;
+/// <see cref="Dispose()"/> ends both.
+/// </summary>
+public class PreparedWeight : IDisposable
+{
+    private int _disposed;
+
+    private protected PreparedWeight(BlasBackend backend, BlasBuffer weight, Transpose trans, int n, int k)
+    {
+        Backend = backend;
+        Weight = weight;
+        Trans = trans;
+        N = n;
+        K = k;
+    }
+
+    /// <summary>The backend that owns the prepared form.</summary>
+    public BlasBackend Backend { get; }
+
+    /// <summary>The weight it was made from: stored n×k when <see cref="Trans"/> is <see cref="Transpose.Trans"/>, k×n otherwise.</summary>
+    public BlasBuffer Weight { get; }
+
+    /// <summary>op(W): whether the product uses the weight transposed.</summary>
+    public Transpose Trans { get; }
+
+    /// <summary>Columns of the product (the layer's out_features).</summary>
+    public int N { get; }
+
+    /// <summary>The inner dimension (the layer's in_features).</summary>
+    public int K { get; }
+
+    /// <summary>True once disposed.</summary>
+    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>Y[m, n] = X[m, k]·op(W) + β·Y, both row-major and contiguous.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="m"/> is negative.</exception>
+    /// <exception cref="ArgumentException">An operand is too short, they overlap, or a buffer belongs to another backend.</exception>
+    /// <exception cref="ObjectDisposedException">The prepared weight, its backend or a buffer was disposed.</exception>
+    public void Multiply(int m, ReadOnlyBlasSpan x, float beta, BlasSpan y)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        MultiplyCore(m, x, beta, y);
+    }
+
+    /// <summary>Ends the preparation: frees the prepared form and lets the weight be written through views again.</summary>
+    public void Dispose()
+    {
+        Dispose(disposing: true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Frees what the prepared form owns.</summary>
+    protected virtual void Dispose(bool disposing)
+    {
+        if (disposing && Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            Weight.Detach(this);
+        }
+    }
+
+    /// <summary>Called after each write to <see cref="Weight"/> through the buffer's own methods.</summary>
+    internal virtual void Refresh()
+    {
+    }
+
+    /// <summary>The product; the base multiplies by the weight as it is.</summary>
+    private protected virtual void MultiplyCore(int m, ReadOnlyBlasSpan x, float beta, BlasSpan y) =>
+        Backend.Gemm(Transpose.NoTrans, Trans, m, N, K, 1f, x, K, Weight, Trans == Transpose.Trans ? K : N, beta, y, N);
+
+    internal static PreparedWeight AsItIs(BlasBackend backend, BlasBuffer weight, Transpose trans, int n, int k) =>
+        new(backend, weight, trans, n, k);
+}
