@@ -3,16 +3,13 @@ namespace BlasLinear.Backends;
 /// <summary>Turns a <see cref="BackendPreference"/> into a backend, keeping the reason for each choice.</summary>
 internal static class BackendSelector
 {
-    public const string BackendVariable = "BLASLINEAR_BACKEND";
+    /// <summary>The values of <c>BLASLINEAR_BACKEND</c>; the first is the default.</summary>
+    public static ReadOnlySpan<(string Name, BackendPreference Value)> Choices => s_choices;
 
-    public static BackendPreference ParsePreference(string? value) => value?.Trim().ToUpperInvariant() switch
-    {
-        null or "" or "AUTO" => BackendPreference.Auto,
-        "CPU" => BackendPreference.Cpu,
-        "CUDA" => BackendPreference.Cuda,
-        _ => throw new InvalidOperationException(
-            $"{BackendVariable}='{value}' is not one of auto, cpu, cuda."),
-    };
+    private static readonly (string, BackendPreference)[] s_choices =
+        [("auto", BackendPreference.Auto), ("cpu", BackendPreference.Cpu), ("cuda", BackendPreference.Cuda)];
+
+    public static BackendPreference ParsePreference(string? value) => Settings.Parse(Settings.Backend, value, Choices);
 
     public static BlasBackend Create(BackendPreference preference)
     {

@@ -48,7 +48,7 @@ public abstract partial class BlasBackend : IDisposable
     /// <summary>Reads <c>BLASLINEAR_BACKEND</c>: <c>auto</c> (also when unset), <c>cpu</c> or <c>cuda</c>.</summary>
     /// <exception cref="InvalidOperationException">The variable holds another value.</exception>
     public static BackendPreference PreferenceFromEnvironment() =>
-        BackendSelector.ParsePreference(Environment.GetEnvironmentVariable(BackendSelector.BackendVariable));
+        Settings.Read(Settings.Backend, BackendSelector.Choices);
 
     /// <summary>What this backend runs on: libraries, versions, threads or device, and selection notes.</summary>
     /// <exception cref="ObjectDisposedException">The backend was disposed.</exception>

@@ -4,22 +4,22 @@ namespace BlasLinear.Backends;
 
 /// <summary>
 /// Owns one block of 64-byte-aligned, zero-filled native memory (a cache line, and the widest vector
-/// load OpenBLAS's kernels issue). The GC is told about the block so that forgotten buffers are
-/// collected on memory pressure, not only on managed allocation.
+/// load OpenBLAS's kernels issue). Every access goes through <see cref="SafeBuffer.AcquirePointer"/> and
+/// <see cref="SafeBuffer.ReleasePointer"/>, so a block is freed only once no access is under way, and an
+/// access after it was freed throws <see cref="ObjectDisposedException"/>. The GC is told about the block
+/// so that forgotten buffers are collected on memory pressure, not only on managed allocation.
 /// </summary>
-internal sealed class AlignedHostMemoryHandle : SafeHandle
+internal sealed class AlignedHostMemoryHandle : SafeBuffer
 {
     private const nuint Alignment = 64;
     private static long s_live;
     private readonly long _bytes;
 
     private AlignedHostMemoryHandle(long bytes)
-        : base(invalidHandleValue: 0, ownsHandle: true)
+        : base(ownsHandle: true)
     {
         _bytes = bytes;
     }
-
-    public override bool IsInvalid => handle == 0;
 
     /// <summary>Blocks allocated and not yet freed, process-wide; the lifetime tests read it.</summary>
     internal static long LiveCount => Interlocked.Read(ref s_live);
@@ -39,6 +39,7 @@ internal sealed class AlignedHostMemoryHandle : SafeHandle
 
         NativeMemory.Clear(memory, size);
         owner.SetHandle((nint)memory);
+        owner.Initialize((ulong)size);
         Interlocked.Increment(ref s_live);
         if (bytes > 0)
         {

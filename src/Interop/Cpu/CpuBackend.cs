@@ -19,7 +19,7 @@ namespace BlasLinear.Backends;
 public sealed class CpuBackend : BlasBackend
 {
     /// <summary>The environment variable that sets <see cref="Routing"/> for backends created without one.</summary>
-    public const string RoutingVariable = "BLASLINEAR_CPU_ROUTES";
+    public const string RoutingVariable = Settings.CpuRouting;
 
     private readonly string _selection;
     private readonly CpuRouter _router;
@@ -107,31 +107,22 @@ public sealed class CpuBackend : BlasBackend
 
     /// <summary>Reads <c>BLASLINEAR_CPU_ROUTES</c>: <c>auto</c> (also when unset), <c>openblas</c>, <c>kernels</c> or <c>onednn</c>.</summary>
     /// <exception cref="InvalidOperationException">The variable holds another value.</exception>
-    public static CpuRouting RoutingFromEnvironment() => ParseRouting(Environment.GetEnvironmentVariable(RoutingVariable));
+    public static CpuRouting RoutingFromEnvironment() => Settings.Read(Settings.CpuRouting, RoutingChoices);
 
     /// <summary>
-    /// Reads a routes name as <c>BLASLINEAR_CPU_ROUTES</c> takes it: <c>auto</c> (also null or empty),
+    /// Reads a routing name as <c>BLASLINEAR_CPU_ROUTES</c> takes it: <c>auto</c> (also null or empty),
     /// <c>openblas</c>, <c>kernels</c> or <c>onednn</c>, in any case, surrounding spaces ignored.
     /// </summary>
     /// <returns>False, with <see cref="CpuRouting.Auto"/>, when <paramref name="value"/> is none of them.</returns>
-    public static bool TryParseRouting(string? value, out CpuRouting routes)
-    {
-        CpuRouting? parsed = value?.Trim().ToUpperInvariant() switch
-        {
-            null or "" or "AUTO" => CpuRouting.Auto,
-            "OPENBLAS" => CpuRouting.OpenBlas,
-            "KERNELS" => CpuRouting.Kernels,
-            "ONEDNN" => CpuRouting.OneDnn,
-            _ => null,
-        };
-        routes = parsed ?? CpuRouting.Auto;
-        return parsed is not null;
-    }
+    public static bool TryParseRouting(string? value, out CpuRouting routing) => Settings.TryParse(value, RoutingChoices, out routing);
 
-    internal static CpuRouting ParseRouting(string? value) =>
-        TryParseRouting(value, out CpuRouting routes)
-            ? routes
-            : throw new InvalidOperationException($"{RoutingVariable}='{value}' is not one of auto, openblas, kernels, onednn.");
+    internal static CpuRouting ParseRouting(string? value) => Settings.Parse(Settings.CpuRouting, value, RoutingChoices);
+
+    /// <summary>The values of <c>BLASLINEAR_CPU_ROUTES</c>; the first is the default.</summary>
+    private static ReadOnlySpan<(string Name, CpuRouting Value)> RoutingChoices => s_routingChoices;
+
+    private static readonly (string, CpuRouting)[] s_routingChoices =
+        [("auto", CpuRouting.Auto), ("openblas", CpuRouting.OpenBlas), ("kernels", CpuRouting.Kernels), ("onednn", CpuRouting.OneDnn)];
 
     /// <summary>Loads OpenBLAS and finds the other providers, or explains, with every attempt, why it cannot.</summary>
     internal static CpuBackend Create(string selection, CpuRouting? routes = null)

@@ -45,17 +45,63 @@ internal sealed class HostBuffer : BlasBuffer
         }
     }
 
-    private protected override unsafe void Upload(ReadOnlySpan<float> source, long offset) =>
-        source.CopyTo(new Span<float>(Pointer + offset, source.Length));
+    private protected override unsafe void Upload(ReadOnlySpan<float> source, long offset)
+    {
+        float* memory = Acquire();
+        try
+        {
+            source.CopyTo(new Span<float>(memory + offset, source.Length));
+        }
+        finally
+        {
+            _memory.ReleasePointer();
+        }
+    }
 
-    private protected override unsafe void Download(long offset, Span<float> destination) =>
-        new ReadOnlySpan<float>(Pointer + offset, destination.Length).CopyTo(destination);
+    private protected override unsafe void Download(long offset, Span<float> destination)
+    {
+        float* memory = Acquire();
+        try
+        {
+            new ReadOnlySpan<float>(memory + offset, destination.Length).CopyTo(destination);
+        }
+        finally
+        {
+            _memory.ReleasePointer();
+        }
+    }
 
     private protected override unsafe void ClearCore()
     {
-        for (long done = 0; done < Length; done += int.MaxValue)
+        float* memory = Acquire();
+        try
         {
-            new Span<float>(Pointer + done, (int)Math.Min(int.MaxValue, Length - done)).Clear();
+            for (long done = 0; done < Length; done += int.MaxValue)
+            {
+                new Span<float>(memory + done, (int)Math.Min(int.MaxValue, Length - done)).Clear();
+            }
         }
+        finally
+        {
+            _memory.ReleasePointer();
+        }
+    }
+
+    /// <summary>The memory, held until <c>ReleasePointer</c>: a concurrent Dispose frees it only after.</summary>
+    /// <exception cref="ObjectDisposedException">The buffer was disposed.</exception>
+    private unsafe float* Acquire()
+    {
+        byte* memory = null;
+        try
+        {
+            _memory.AcquirePointer(ref memory);
+        }
+        catch (ObjectDisposedException)
+        {
+            ThrowIfDisposed();
+            throw;
+        }
+
+        return (float*)memory;
     }
 }

@@ -81,36 +81,21 @@ internal static class NativeLibraries
     internal static void RegisterResolver() =>
         NativeLibrary.SetDllImportResolver(typeof(NativeLibraries).Assembly, Resolve);
 
-    private static nint Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)
+    /// <summary>
+    /// Every library this assembly imports, by the name its <c>LibraryImport</c> declarations use: the one
+    /// table the resolver reads. Anything else (libc) goes through the runtime's default probing.
+    /// </summary>
+    private static readonly Dictionary<string, Func<LoadedLibrary>> s_byImportName = new(StringComparer.Ordinal)
     {
-        if (libraryName == Interop.OpenBlas.LibraryName)
-        {
-            return OpenBlas.Handle;
-        }
+        [Interop.OpenBlas.LibraryName] = () => OpenBlas,
+        [Interop.Kernels.LibraryName] = () => Kernels,
+        [Interop.OneDnn.LibraryName] = () => OneDnn,
+        [Interop.CudaRuntime.LibraryName] = () => CudaRuntime,
+        [Interop.Cublas.LibraryName] = () => Cublas,
+    };
 
-        if (libraryName == Interop.CudaRuntime.LibraryName)
-        {
-            return CudaRuntime.Handle;
-        }
-
-        if (libraryName == Interop.Cublas.LibraryName)
-        {
-            return Cublas.Handle;
-        }
-
-        if (libraryName == Interop.Kernels.LibraryName)
-        {
-            return Kernels.Handle;
-        }
-
-        if (libraryName == Interop.OneDnn.LibraryName)
-        {
-            return OneDnn.Handle;
-        }
-
-        // Anything else (libc) goes through the runtime's default probing.
-        return 0;
-    }
+    private static nint Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath) =>
+        s_byImportName.TryGetValue(libraryName, out Func<LoadedLibrary>? library) ? library().Handle : 0;
 
     /// <summary>The file beside the application's assemblies, where native/Native.targets puts it.</summary>
     private static string[] BesideAssemblies(string fileName) => [Path.Combine(AppContext.BaseDirectory, fileName)];
