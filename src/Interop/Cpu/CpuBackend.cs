@@ -31,7 +31,7 @@ public sealed class CpuBackend : BlasBackend
     }
 
     /// <summary>Which providers compute this backend's products.</summary>
-    public CpuRouting Routing => _router.Requested;
+    public CpuRouting Routing => _router.Table.Requested;
 
     /// <inheritdoc/>
     public override BackendKind Kind => BackendKind.Cpu;
@@ -81,9 +81,9 @@ public sealed class CpuBackend : BlasBackend
             new("concurrency", CpuGate.Threads > 1
                 ? "one call inside the CPU providers at a time (they are multithreaded); concurrent callers queue"
                 : $"up to {CpuGate.Width} single-threaded calls inside the CPU providers at once (one per core)"),
-            new("kernels", _router.KernelsNote),
-            new("oneDNN", _router.OneDnnNote),
-            new("routing", _router.Describe()),
+            new("kernels", _router.Providers.KernelsNote),
+            new("oneDNN", _router.Providers.OneDnnNote),
+            new("routing", _router.Table.Describe()),
             new("selection", _selection),
             new("load trace", string.Join("; ", library.Trace)),
         ]);
@@ -146,8 +146,8 @@ public sealed class CpuBackend : BlasBackend
     }
 
     /// <summary>The route this backend takes for a product of this shape (tests pin the switch points).</summary>
-    internal CpuRouter.Route RouteOf(Transpose transA, Transpose transB, int m, int n, int k) =>
-        _router.Choose(transA, transB, m, n, k);
+    internal CpuRouteTable.Route RouteOf(Transpose transA, Transpose transB, int m, int n, int k) =>
+        _router.Table.Choose(transA, transB, m, n, k);
 
     private protected override bool HostSpansAreBackendMemory => true;
 
@@ -167,7 +167,7 @@ public sealed class CpuBackend : BlasBackend
         }
     }
 
-    internal override bool PrefersTransposedWeight(int m, int n, int k) => _router.PrefersTransposedWeight(m, n, k);
+    internal override bool PrefersTransposedWeight(int m, int n, int k) => _router.Table.PrefersTransposedWeight(m, n, k);
 
     private protected override unsafe void TransposeCore(float* source, int rows, int cols, float* destination)
     {
