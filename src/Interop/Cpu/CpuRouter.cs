@@ -93,7 +93,7 @@ internal sealed class CpuRouter
         CpuScratch.Block work = route == Route.OneDnnSwapped ? CpuScratch.Rent((long)n * m) : default;
         try
         {
-            var job = new Job(route, transA == Transpose.Trans, transB == Transpose.Trans, m, n, k, parts,
+            var job = new Job(route, transA, transB, m, n, k, parts,
                 alpha, a, lda, b, ldb, beta, c, ldc, work.Pointer, _setOmpThreads, _getOmpThreads);
             int status;
             if (parts == 1)
@@ -147,7 +147,7 @@ internal sealed class CpuRouter
         }
 
         // Column j of op(B) starts at B + j·ldb when B is stored transposed ([n, k]), at B + j otherwise.
-        float* bSlice = job.B + (job.TransB ? (long)j0 * job.Ldb : j0);
+        float* bSlice = job.B + (job.TransB == Transpose.Trans ? (long)j0 * job.Ldb : j0);
         float* cSlice = job.C + j0;
         switch (job.Route)
         {
@@ -161,13 +161,13 @@ internal sealed class CpuRouter
                 blk_sgemm_atb(job.M, w, job.K, job.Alpha, job.A, job.Lda, bSlice, job.Ldb, job.Beta, cSlice, job.Ldc);
                 break;
             case Route.OneDnn:
-                RecordOneDnn(ref job, OneDnnSingleThreaded(ref job, (byte)(job.TransA ? 'T' : 'N'), (byte)(job.TransB ? 'T' : 'N'),
+                RecordOneDnn(ref job, OneDnnSingleThreaded(ref job, job.TransA, job.TransB,
                     job.M, w, job.K, job.A, job.Lda, bSlice, job.Ldb, job.Beta, cSlice, job.Ldc));
                 break;
             case Route.OneDnnSwapped:
                 // Rows [j0, j1) of the n×m product B·Aᵀ, then their transpose into C's columns [j0, j1).
                 float* rows = job.Work + (long)j0 * job.M;
-                int status = OneDnnSingleThreaded(ref job, (byte)'N', (byte)'T', w, job.M, job.K, bSlice, job.Ldb, job.A, job.Lda, 0f, rows, job.M);
+                int status = OneDnnSingleThreaded(ref job, Transpose.NoTrans, Transpose.Trans, w, job.M, job.K, bSlice, job.Ldb, job.A, job.Lda, 0f, rows, job.M);
                 RecordOneDnn(ref job, status);
                 if (status == Success)
                 {
@@ -179,19 +179,20 @@ internal sealed class CpuRouter
     }
 
     /// <summary>dnnl_sgemm on this thread alone: its OpenMP team is set to one thread for the call and restored.</summary>
-    private static unsafe int OneDnnSingleThreaded(ref Job job, byte transA, byte transB, long m, long n, long k,
+    private static unsafe int OneDnnSingleThreaded(ref Job job, Transpose transA, Transpose transB, long m, long n, long k,
         float* a, long lda, float* b, long ldb, float beta, float* c, long ldc)
     {
+        byte ta = transA.ToOneDnn(), tb = transB.ToOneDnn();
         if (job.SetOmpThreads is null)
         {
-            return dnnl_sgemm(transA, transB, m, n, k, job.Alpha, a, lda, b, ldb, beta, c, ldc);
+            return dnnl_sgemm(ta, tb, m, n, k, job.Alpha, a, lda, b, ldb, beta, c, ldc);
         }
 
         int saved = job.GetOmpThreads();
         job.SetOmpThreads(1);
         try
         {
-            return dnnl_sgemm(transA, transB, m, n, k, job.Alpha, a, lda, b, ldb, beta, c, ldc);
+            return dnnl_sgemm(ta, tb, m, n, k, job.Alpha, a, lda, b, ldb, beta, c, ldc);
         }
         finally
         {
@@ -212,13 +213,13 @@ internal sealed class CpuRouter
 
     /// <summary>One split product; only one runs at a time (the caller holds the whole gate when parts &gt; 1).</summary>
     private unsafe struct Job(
-        Route route, bool transA, bool transB, int m, int n, int k, int parts,
+        Route route, Transpose transA, Transpose transB, int m, int n, int k, int parts,
         float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, float* work,
         delegate* unmanaged<int, void> setOmpThreads, delegate* unmanaged<int> getOmpThreads)
     {
         public readonly Route Route = route;
-        public readonly bool TransA = transA;
-        public readonly bool TransB = transB;
+        public readonly Transpose TransA = transA;
+        public readonly Transpose TransB = transB;
         public readonly int M = m;
         public readonly int N = n;
         public readonly int K = k;
