@@ -55,8 +55,16 @@ internal sealed class CpuRouteTable
     /// <param name="requested">The routing asked for.</param>
     /// <param name="kernels">The kernels are loaded and this CPU runs them (AVX-512).</param>
     /// <param name="oneDnn">oneDNN is loaded.</param>
+    /// <exception cref="ArgumentException"><paramref name="requested"/> pins a provider that is not present.</exception>
     public CpuRouteTable(CpuRouting requested, bool kernels, bool oneDnn)
     {
+        // CpuProviders refuses a missing pinned provider with the reason; a table that routes to one would
+        // call into a library that is not there.
+        if ((requested == CpuRouting.Kernels && !kernels) || (requested == CpuRouting.OneDnn && !oneDnn))
+        {
+            throw new ArgumentException($"CpuRouting.{requested} pins a provider that is not present.", nameof(requested));
+        }
+
         Requested = requested;
         HasKernels = kernels && requested is CpuRouting.Auto or CpuRouting.Kernels;
         HasOneDnn = oneDnn && requested is CpuRouting.Auto or CpuRouting.OneDnn;
