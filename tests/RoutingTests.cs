@@ -3,14 +3,13 @@ using BlasLinear;
 using BlasLinear.Reference;
 using BlasLinear.Tests.Support;
 using Xunit;
-using Route = BlasLinear.Backends.CpuRouter.Route;
 
 namespace BlasLinear.Tests;
 
 /// <summary>
-/// The CPU backend's routing (CpuRouter.cs): the Auto table switches where it says, both layer forms are
-/// right on each side of every switch, and the description says what is in force. The GEMM suite itself
-/// runs on every pinned route (GemmTests, <see cref="TestBackends.AllWithRoutes"/>).
+/// The CPU backend's routing: both layer forms are right on each side of every switch of the Auto table
+/// (the table itself and the description are in RouteTableTests). The GEMM suite itself runs on every
+/// pinned route (GemmTests, <see cref="TestBackends.AllWithRoutes"/>).
 /// </summary>
 public class RoutingTests
 {
@@ -29,58 +28,6 @@ public class RoutingTests
         }
 
         return data;
-    }
-
-    [Fact]
-    public void Auto_table_with_kernels_and_oneDNN_switches_where_documented()
-    {
-        CpuRouter router = CpuRouter.AutoWith(kernels: true, oneDnn: true);
-        Assert.Equal(Route.KernelsAbt, router.Choose(Transpose.NoTrans, Transpose.Trans, 24, 1024, 1024));
-        Assert.Equal(Route.OneDnnSwapped, router.Choose(Transpose.NoTrans, Transpose.Trans, 25, 1024, 1024));
-        Assert.Equal(Route.OneDnnSwapped, router.Choose(Transpose.NoTrans, Transpose.Trans, 63, 1024, 1024));
-        Assert.Equal(Route.OneDnn, router.Choose(Transpose.NoTrans, Transpose.Trans, 64, 1024, 1024));
-        Assert.Equal(Route.KernelsAb, router.Choose(Transpose.NoTrans, Transpose.NoTrans, 7, 1024, 1024));
-        Assert.Equal(Route.OneDnn, router.Choose(Transpose.NoTrans, Transpose.NoTrans, 8, 1024, 1024));
-        // The weight gradient's batch is k.
-        Assert.Equal(Route.KernelsAtb, router.Choose(Transpose.Trans, Transpose.NoTrans, 1024, 1024, 32));
-        Assert.Equal(Route.OneDnn, router.Choose(Transpose.Trans, Transpose.NoTrans, 1024, 1024, 33));
-        Assert.Equal(Route.OpenBlas, router.Choose(Transpose.Trans, Transpose.Trans, 7, 7, 7));
-
-        // Operands past 16 MiB stream from memory: oneDNN but for one row of A·B.
-        Assert.Equal(Route.KernelsAb, router.Choose(Transpose.NoTrans, Transpose.NoTrans, 1, 4096, 4096));
-        Assert.Equal(Route.OneDnn, router.Choose(Transpose.NoTrans, Transpose.NoTrans, 2, 4096, 4096));
-        Assert.Equal(Route.OneDnn, router.Choose(Transpose.Trans, Transpose.NoTrans, 4096, 4096, 1));
-
-        // Small products stay on the kernels at any batch, and Linear keeps no copy for them.
-        Assert.Equal(Route.KernelsAbt, router.Choose(Transpose.NoTrans, Transpose.Trans, 300, 8, 8));
-        Assert.Equal(Route.KernelsAb, router.Choose(Transpose.NoTrans, Transpose.NoTrans, 300, 8, 8));
-        Assert.Equal(Route.KernelsAtb, router.Choose(Transpose.Trans, Transpose.NoTrans, 8, 8, 300));
-        Assert.False(router.PrefersTransposedWeight(300, 8, 8));
-        Assert.True(router.PrefersTransposedWeight(6, 1024, 1024));
-        Assert.False(router.PrefersTransposedWeight(5, 1024, 1024));
-    }
-
-    [Fact]
-    public void Auto_table_without_oneDNN_keeps_kernels_and_falls_back_to_OpenBLAS()
-    {
-        CpuRouter router = CpuRouter.AutoWith(kernels: true, oneDnn: false);
-        Assert.Equal(Route.KernelsAbt, router.Choose(Transpose.NoTrans, Transpose.Trans, 255, 1024, 1024));
-        Assert.Equal(Route.OpenBlas, router.Choose(Transpose.NoTrans, Transpose.Trans, 256, 1024, 1024));
-        Assert.Equal(Route.KernelsAb, router.Choose(Transpose.NoTrans, Transpose.NoTrans, 512, 1024, 1024));
-        Assert.Equal(Route.KernelsAtb, router.Choose(Transpose.Trans, Transpose.NoTrans, 1024, 1024, 512));
-        Assert.Equal(Route.KernelsAb, router.Choose(Transpose.NoTrans, Transpose.NoTrans, 4, 4096, 4096));
-        Assert.Equal(Route.OpenBlas, router.Choose(Transpose.Trans, Transpose.NoTrans, 4096, 4096, 1));
-
-        CpuRouter neither = CpuRouter.AutoWith(kernels: false, oneDnn: false);
-        CpuRouter oneDnnOnly = CpuRouter.AutoWith(kernels: false, oneDnn: true);
-        foreach (int m in SwitchBatches)
-        {
-            Assert.Equal(Route.OpenBlas, neither.Choose(Transpose.NoTrans, Transpose.Trans, m, 64, 64));
-            Assert.Equal(Route.OpenBlas, neither.Choose(Transpose.NoTrans, Transpose.NoTrans, m, 64, 64));
-            // The swapped route needs the kernels' transpose, so without them oneDNN is called directly.
-            Assert.Equal(Route.OneDnn, oneDnnOnly.Choose(Transpose.NoTrans, Transpose.Trans, m, 64, 64));
-            Assert.Equal(Route.OneDnn, oneDnnOnly.Choose(Transpose.Trans, Transpose.NoTrans, 64, 64, m));
-        }
     }
 
     /// <summary>Forward, dX, dW (accumulated) and db within the float64 bound on each side of every switch.</summary>
@@ -106,38 +53,5 @@ public class RoutingTests
         float[] y = layer.Forward(x);
         Tolerance.AssertWithin($"{layer} m={batch} Y", 1024, y, batch, 1024,
             Expected.LayerForward(layer.Layout == WeightLayout.OutByIn, batch, 1024, 1024, x, layer.Weight.ToArray(), layer.Bias!.ToArray()));
-    }
-
-    [SkippableFact]
-    public void Description_names_the_providers_and_the_routing_in_force()
-    {
-        var backend = (CpuBackend)TestBackends.Get(TestBackends.Cpu);
-        BackendDescription description = backend.Describe();
-        Assert.NotNull(description["kernels"]);
-        Assert.NotNull(description["oneDNN"]);
-        Assert.StartsWith("auto:", description["routing"], StringComparison.Ordinal);
-        Assert.Equal(CpuRouting.Auto, backend.Routing);
-
-        using CpuBackend pinned = CpuBackend.Create(CpuRouting.OpenBlas);
-        Assert.Equal("pinned: OpenBLAS for every product", pinned.Describe()["routing"]);
-        Assert.Equal(Route.OpenBlas, pinned.RouteOf(Transpose.NoTrans, Transpose.Trans, 1, 1024, 1024));
-    }
-
-    [Theory]
-    [InlineData(null, CpuRouting.Auto)]
-    [InlineData("", CpuRouting.Auto)]
-    [InlineData(" Auto ", CpuRouting.Auto)]
-    [InlineData("openblas", CpuRouting.OpenBlas)]
-    [InlineData("KERNELS", CpuRouting.Kernels)]
-    [InlineData("onednn", CpuRouting.OneDnn)]
-    public void Routes_variable_is_parsed(string? value, CpuRouting expected) =>
-        Assert.Equal(expected, CpuBackend.ParseRouting(value));
-
-    [Fact]
-    public void Unknown_routes_value_and_undefined_enum_are_refused()
-    {
-        var e = Assert.Throws<InvalidOperationException>(() => CpuBackend.ParseRouting("mkl"));
-        Assert.Contains("auto, openblas, kernels, onednn", e.Message, StringComparison.Ordinal);
-        Assert.Throws<ArgumentOutOfRangeException>(() => CpuBackend.Create((CpuRouting)42));
     }
 }

@@ -31,7 +31,7 @@ public sealed class CpuBackend : BlasBackend
     }
 
     /// <summary>Which providers compute this backend's products.</summary>
-    public CpuRouting Routing => _router.Requested;
+    public CpuRouting Routing => _router.Table.Requested;
 
     /// <inheritdoc/>
     public override BackendKind Kind => BackendKind.Cpu;
@@ -81,9 +81,9 @@ public sealed class CpuBackend : BlasBackend
             new("concurrency", CpuGate.Threads > 1
                 ? "one call inside the CPU providers at a time (they are multithreaded); concurrent callers queue"
                 : $"up to {CpuGate.Width} single-threaded calls inside the CPU providers at once (one per core)"),
-            new("kernels", _router.KernelsNote),
-            new("oneDNN", _router.OneDnnNote),
-            new("routing", _router.Describe()),
+            new("kernels", _router.Providers.KernelsNote),
+            new("oneDNN", _router.Providers.OneDnnNote),
+            new("routing", _router.Table.Describe()),
             new("selection", _selection),
             new("load trace", string.Join("; ", library.Trace)),
         ]);
@@ -137,8 +137,8 @@ public sealed class CpuBackend : BlasBackend
     }
 
     /// <summary>The route this backend takes for a product of this shape (tests pin the switch points).</summary>
-    internal CpuRouter.Route RouteOf(Transpose transA, Transpose transB, int m, int n, int k) =>
-        _router.Choose(transA, transB, m, n, k);
+    internal CpuRouteTable.Route RouteOf(Transpose transA, Transpose transB, int m, int n, int k) =>
+        _router.Table.Choose(transA, transB, m, n, k);
 
     private protected override HostStaging CreateHostStagingCore() => new CpuHostStaging(this);
 
@@ -162,7 +162,7 @@ public sealed class CpuBackend : BlasBackend
     }
 
     /// <summary>Whether X·W beats X·Wᵀ at m rows under this backend's routing (<see cref="CpuPreparedWeight"/>).</summary>
-    internal bool PrefersTransposedWeight(int m, int n, int k) => _router.PrefersTransposedWeight(m, n, k);
+    internal bool PrefersTransposedWeight(int m, int n, int k) => _router.Table.PrefersTransposedWeight(m, n, k);
 
     /// <summary>destination[c, r] = source[r, c] for a rows×cols source; both this backend's buffers, both leased.</summary>
     internal unsafe void TransposeInto(BlasBuffer source, int rows, int cols, BlasBuffer destination)

@@ -6,7 +6,7 @@ namespace BlasLinear.Backends;
 /// </summary>
 public enum CpuRouting
 {
-    /// <summary>Per product shape, the fastest correct route available here (the table in CpuRouter.cs):
+    /// <summary>Per product shape, the fastest correct route available here (CpuRouteTable.cs; docs/cpu-routes.md):
     /// BlasLinear's kernels for small batches, oneDNN where it is installed and wins, OpenBLAS otherwise.</summary>
     Auto = 0,
 
