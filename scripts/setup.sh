@@ -2,8 +2,9 @@
 # Installs what BlasLinear needs on Debian/Ubuntu and is a no-op when it is all there: OpenBLAS (the
 # runtime package only; the native code declares the CBLAS prototypes it uses), oneDNN (runtime only,
 # optional for the library: the CPU backend routes the products where it wins to it, and the tests run
-# the GEMM suite on it), and cmake, a C compiler and flock for the C parts in native/. The .NET 10 SDK
-# must already be installed.
+# the GEMM suite on it), cmake, a C compiler and flock for the C parts in native/, and Debian's PyTorch for
+# /usr/bin/python3 (the oracle of the safetensors parity tests, which fall back to committed fixtures
+# without it). The .NET 10 SDK must already be installed.
 set -euo pipefail
 
 need=()
@@ -13,6 +14,7 @@ command -v cmake >/dev/null || need+=(cmake)
 command -v cc >/dev/null || need+=(gcc)
 command -v make >/dev/null || need+=(make)
 command -v flock >/dev/null || need+=(util-linux)
+/usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || need+=(python3-torch)
 
 if ((${#need[@]})); then
   sudo=""
