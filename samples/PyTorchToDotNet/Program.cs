@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Numerics.Tensors;
 using BlasLinear;
-using BlasLinear.Layers;
 
 // Loads the MLP that make_mlp.py built in PyTorch (Linear(20, 32), ReLU, Linear(32, 3)) from safetensors and
 // checks that BlasLinear reproduces PyTorch's output for the saved input. Usage: PyTorchToDotNet [FILE].

@@ -1,5 +1,5 @@
-using BlasLinear.Interop;
-using BlasLinear.Layers;
+using BlasLinear.Backends;
+using BlasLinear;
 using BlasLinear.Reference;
 using BlasLinear.Tests.Support;
 using Xunit;
@@ -18,7 +18,7 @@ public sealed class LayerStateDictTests : IDisposable
     [MemberData(nameof(LayerFactory.BackendsFormsAndBias), MemberType = typeof(LayerFactory))]
     public void A_save_and_load_round_trip_is_bit_exact(string backendName, string form, bool bias)
     {
-        BlasBackend backend = Backends.Get(backendName);
+        BlasBackend backend = TestBackends.Get(backendName);
         using LinearLayer source = LayerFactory.Create(form, 13, 5, bias, backend, seed: 1);
         using LinearLayer target = LayerFactory.Create(form, 13, 5, bias, backend, seed: 2);
         string path = _folder.File("layer.safetensors");
@@ -39,10 +39,10 @@ public sealed class LayerStateDictTests : IDisposable
     }
 
     [SkippableTheory]
-    [MemberData(nameof(Backends.Names), MemberType = typeof(Backends))]
+    [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
     public void Several_layers_share_one_file_under_their_prefixes(string backendName)
     {
-        BlasBackend backend = Backends.Get(backendName);
+        BlasBackend backend = TestBackends.Get(backendName);
         using var fc1 = new Linear(13, 7, backend: backend, seed: 1);
         using var fc2 = new ParameterLinear(7, 3, bias: false, backend: backend, seed: 2);
         using var head = new Linear(3, 2, backend: backend, seed: 3);
@@ -66,7 +66,7 @@ public sealed class LayerStateDictTests : IDisposable
     [MemberData(nameof(LayerFactory.BackendsAndForms), MemberType = typeof(LayerFactory))]
     public void BF16_F16_and_F64_load_as_the_values_they_hold(string backendName, string form)
     {
-        BlasBackend backend = Backends.Get(backendName);
+        BlasBackend backend = TestBackends.Get(backendName);
         using LinearLayer source = LayerFactory.Create(form, 9, 4, true, backend, seed: 4);
         foreach (SafeTensorDType dtype in new[] { SafeTensorDType.BF16, SafeTensorDType.F16, SafeTensorDType.F64 })
         {
@@ -84,7 +84,7 @@ public sealed class LayerStateDictTests : IDisposable
     [MemberData(nameof(LayerFactory.BackendsAndForms), MemberType = typeof(LayerFactory))]
     public void Every_mismatch_is_refused_by_name_and_leaves_the_layer_unchanged(string backendName, string form)
     {
-        BlasBackend backend = Backends.Get(backendName);
+        BlasBackend backend = TestBackends.Get(backendName);
         using LinearLayer layer = LayerFactory.Create(form, 6, 4, true, backend, seed: 6);
         using LinearLayer noBias = LayerFactory.Create(form, 6, 4, false, backend, seed: 7);
         long[] weightShape = layer.Layout == WeightLayout.OutByIn ? [4, 6] : [6, 4];
@@ -136,7 +136,7 @@ public sealed class LayerStateDictTests : IDisposable
     [MemberData(nameof(LayerFactory.BackendsAndForms), MemberType = typeof(LayerFactory))]
     public void Non_strict_keeps_a_missing_bias_and_ignores_an_unexpected_one(string backendName, string form)
     {
-        BlasBackend backend = Backends.Get(backendName);
+        BlasBackend backend = TestBackends.Get(backendName);
         using LinearLayer layer = LayerFactory.Create(form, 6, 4, true, backend, seed: 6);
         using LinearLayer noBias = LayerFactory.Create(form, 6, 4, false, backend, seed: 7);
         long[] weightShape = layer.Layout == WeightLayout.OutByIn ? [4, 6] : [6, 4];
@@ -162,10 +162,10 @@ public sealed class LayerStateDictTests : IDisposable
     }
 
     [SkippableTheory]
-    [MemberData(nameof(Backends.Names), MemberType = typeof(Backends))]
+    [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
     public void A_disposed_file_or_layer_is_refused(string backendName)
     {
-        BlasBackend backend = Backends.Get(backendName);
+        BlasBackend backend = TestBackends.Get(backendName);
         var layer = new Linear(3, 2, backend: backend);
         string path = _folder.File("small.safetensors");
         SafeTensorsFile.Save(path, layer.StateDict());
@@ -178,6 +178,7 @@ public sealed class LayerStateDictTests : IDisposable
         using var reopened = SafeTensorsFile.Open(path);
         Assert.Throws<ObjectDisposedException>(() => layer.LoadStateDict(reopened));
         Assert.Throws<ObjectDisposedException>(() => layer.StateDict());
-        Assert.Throws<ArgumentNullException>(() => LinearLayerStateDictExtensions.LoadStateDict(null!, reopened));
+        using var alive = new Linear(2, 3, backend: layer.Backend);
+        Assert.Throws<ArgumentNullException>(() => alive.LoadStateDict(null!));
     }
 }

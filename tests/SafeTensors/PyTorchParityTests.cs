@@ -1,5 +1,5 @@
-using BlasLinear.Interop;
-using BlasLinear.Layers;
+using BlasLinear.Backends;
+using BlasLinear;
 using BlasLinear.Reference;
 using BlasLinear.Tests.Support;
 using Xunit;
@@ -19,10 +19,10 @@ public sealed class PyTorchParityTests(ITestOutputHelper output)
     private static readonly Lazy<(string Folder, string Source)> s_cases = new(MakeCases);
 
     [SkippableTheory]
-    [MemberData(nameof(Backends.Names), MemberType = typeof(Backends))]
+    [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
     public void Layers_loaded_from_PyTorch_reproduce_its_forward_and_gradients(string backendName)
     {
-        BlasBackend backend = Backends.Get(backendName);
+        BlasBackend backend = TestBackends.Get(backendName);
         (string folder, string source) = s_cases.Value;
         string[] files = Directory.GetFiles(folder, "*.safetensors").Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(12, files.Length);

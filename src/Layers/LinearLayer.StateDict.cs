@@ -1,13 +1,11 @@
-using BlasLinear.Layers;
-
 namespace BlasLinear;
 
 /// <summary>
-/// PyTorch's <c>state_dict()</c> and <c>load_state_dict()</c> for <see cref="LinearLayer"/>, through
-/// safetensors files: <c>{prefix}.weight</c> and <c>{prefix}.bias</c>, the names <c>nn.Linear</c> uses
-/// inside a module (<c>weight</c> and <c>bias</c> for an empty prefix).
+/// PyTorch's <c>state_dict()</c> and <c>load_state_dict()</c>, through safetensors files:
+/// <c>{prefix}.weight</c> and <c>{prefix}.bias</c>, the names <c>nn.Linear</c> uses inside a module
+/// (<c>weight</c> and <c>bias</c> for an empty prefix).
 /// </summary>
-public static class LinearLayerStateDictExtensions
+public abstract partial class LinearLayer
 {
     /// <summary>
     /// The layer's parameters as F32 tensors named <c>{prefix}.weight</c> (shaped as the layer stores it:
@@ -16,12 +14,10 @@ public static class LinearLayerStateDictExtensions
     /// several layers, with different prefixes, to save them into one file with <see cref="SafeTensorsFile.Save"/>;
     /// use <see cref="SafeTensor.As"/> to store them as BF16 or F16.
     /// </summary>
-    /// <param name="layer">The layer.</param>
     /// <param name="prefix">The module path, e.g. <c>fc1</c>; empty for bare <c>weight</c> and <c>bias</c>.</param>
-    /// <exception cref="ArgumentNullException"><paramref name="layer"/> or <paramref name="prefix"/> is null.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="prefix"/> is null.</exception>
     /// <exception cref="ObjectDisposedException">The layer was disposed.</exception>
-    public static IReadOnlyList<SafeTensor> StateDict(this LinearLayer layer, string prefix = "") =>
-        LayerStateDict.StateDict(layer, prefix);
+    public IReadOnlyList<SafeTensor> StateDict(string prefix = "") => LayerStateDict.StateDict(this, prefix);
 
     /// <summary>
     /// Loads <c>{prefix}.weight</c> and <c>{prefix}.bias</c> from <paramref name="file"/> into the layer, from
@@ -29,7 +25,6 @@ public static class LinearLayerStateDictExtensions
     /// All or nothing: everything is checked before the first write, and after any exception the layer's
     /// parameters are unchanged.
     /// </summary>
-    /// <param name="layer">The layer.</param>
     /// <param name="file">The open file.</param>
     /// <param name="prefix">The module path, e.g. <c>fc1</c>; empty for bare <c>weight</c> and <c>bias</c>.</param>
     /// <param name="strict">
@@ -44,6 +39,6 @@ public static class LinearLayerStateDictExtensions
     /// </exception>
     /// <exception cref="NotSupportedException">A tensor to load is stored in a dtype other than F32, F16, BF16 or F64.</exception>
     /// <exception cref="ObjectDisposedException">The layer or the file was disposed.</exception>
-    public static void LoadStateDict(this LinearLayer layer, SafeTensorsFile file, string prefix = "", bool strict = true) =>
-        LayerStateDict.LoadStateDict(layer, file, prefix, strict);
+    public void LoadStateDict(SafeTensorsFile file, string prefix = "", bool strict = true) =>
+        LayerStateDict.LoadStateDict(this, file, prefix, strict);
 }
