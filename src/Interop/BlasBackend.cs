@@ -31,6 +31,9 @@ public abstract partial class BlasBackend : IDisposable
     /// <exception cref="InvalidOperationException"><c>BLASLINEAR_BACKEND</c> holds an unknown value.</exception>
     public static BlasBackend Default => s_default.Value;
 
+    /// <summary>The most floats one buffer can hold: its byte size must fit in a signed 64-bit count.</summary>
+    public const long MaxBufferLength = long.MaxValue / sizeof(float);
+
     /// <summary>The BLAS this backend runs on.</summary>
     public abstract BackendKind Kind { get; }
 
@@ -55,8 +58,11 @@ public abstract partial class BlasBackend : IDisposable
     public abstract BackendDescription Describe();
 
     /// <summary>Allocates a zero-filled buffer of the given shape in this backend's memory.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">An extent is negative or the total overflows.</exception>
-    /// <exception cref="OutOfMemoryException">The memory could not be allocated.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An extent is negative, or the buffer would hold more than <see cref="MaxBufferLength"/> floats.</exception>
+    /// <exception cref="OutOfMemoryException">
+    /// The memory is not there: on the host, more than the process can get (the least of <c>MemAvailable</c> and its
+    /// control groups' limits, compared before allocating), on a device more than is free; the message gives both sizes.
+    /// </exception>
     /// <exception cref="ObjectDisposedException">The backend was disposed.</exception>
     public BlasBuffer Allocate(params int[] shape)
     {
@@ -72,8 +78,13 @@ public abstract partial class BlasBackend : IDisposable
             }
             catch (OverflowException)
             {
-                throw new ArgumentOutOfRangeException(nameof(shape), $"The shape [{string.Join(", ", shape)}] has too many elements.");
+                length = long.MaxValue;
             }
+        }
+
+        if (length > MaxBufferLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(shape), $"The shape [{string.Join(", ", shape)}] has more than {MaxBufferLength} elements, the most one buffer can hold.");
         }
 
         return AllocateCore((int[])shape.Clone(), length);
@@ -166,7 +177,7 @@ public abstract partial class BlasBackend : IDisposable
     /// this backend multiplies fastest (on the CPU a transposed copy where its routes compute X·W faster
     /// than X·Wᵀ; on a device the weight as it is). W is stored n×k when <paramref name="trans"/> is
     /// <see cref="Transpose.Trans"/> (<c>Linear</c>), k×n otherwise. While prepared, a write to the weight
-    /// through <see cref="BlasBuffer.CopyFrom"/> or <see cref="BlasBuffer.Clear"/> refreshes the prepared
+    /// through <see cref="BlasBuffer.CopyFrom(ReadOnlySpan{float})"/> or <see cref="BlasBuffer.Clear"/> refreshes the prepared
     /// form, and writable views of it are refused; dispose the prepared weight to end that.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A dimension is less than 1 or the flag is undefined.</exception>

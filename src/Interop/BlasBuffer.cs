@@ -71,6 +71,25 @@ public abstract class BlasBuffer : IDisposable
         Volatile.Read(ref _prepared)?.Refresh();
     }
 
+    /// <summary>
+    /// Copies <paramref name="source"/> into the elements from <paramref name="offset"/> on: a buffer written
+    /// in pieces, without a host array as large as itself. A prepared weight is refreshed after each call.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The range is not inside the buffer.</exception>
+    /// <exception cref="ObjectDisposedException">The buffer was disposed.</exception>
+    public void CopyFrom(ReadOnlySpan<float> source, long offset)
+    {
+        ThrowIfDisposed();
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if (offset > Length - source.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset), $"offset={offset} + {source.Length} elements runs past {ShapeText}'s {Length} elements.");
+        }
+
+        Upload(source, offset);
+        Volatile.Read(ref _prepared)?.Refresh();
+    }
+
     /// <summary>Copies the whole buffer into <paramref name="destination"/>.</summary>
     /// <exception cref="ArgumentException"><paramref name="destination"/> does not have <see cref="Length"/> elements.</exception>
     /// <exception cref="ObjectDisposedException">The buffer was disposed.</exception>

@@ -4,7 +4,7 @@ namespace BlasLinear.Backends;
 /// A weight W made ready by its backend for repeated products Y[m, n] = X[m, k]·op(W) + β·Y
 /// (<see cref="BlasBackend.PrepareWeight"/>): the backend chooses the form it multiplies fastest and owns
 /// it. The result of <see cref="Multiply"/> depends only on the weight, the input and m, never on earlier
-/// calls. While it lives, writes to the weight through <see cref="BlasBuffer.CopyFrom"/> and
+/// calls. While it lives, writes to the weight through <see cref="BlasBuffer.CopyFrom(ReadOnlySpan{float})"/> and
 /// <see cref="BlasBuffer.Clear"/> refresh the prepared form and writable views of the weight are refused;
 /// <see cref="Dispose()"/> ends both.
 /// </summary>

@@ -278,7 +278,17 @@ public abstract partial class LinearLayer : IDisposable
     {
         ThrowIfDisposed();
         ParameterInitializer.Check(init);
-        ParameterInitializer.Fill(_weight, _bias, InFeatures, init, seed);
+        lock (_preparationLock)
+        {
+            // Written in chunks: a prepared weight is set aside and prepared once again after, not refreshed per chunk.
+            PreparedWeight? prepared = Interlocked.Exchange(ref _prepared, null);
+            prepared?.Dispose();
+            ParameterInitializer.Fill(_weight, _bias, InFeatures, init, seed);
+            if (prepared is not null)
+            {
+                Volatile.Write(ref _prepared, Backend.PrepareWeight(_weight, LinearGemm.WeightOp(Layout), OutFeatures, InFeatures));
+            }
+        }
     }
 
     /// <summary>The output shape (*, out_features) for an input of shape (*, in_features).</summary>

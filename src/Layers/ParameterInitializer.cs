@@ -27,31 +27,41 @@ internal static class ParameterInitializer
         }
     }
 
+    /// <summary>
+    /// Draws into <paramref name="buffer"/> a chunk at a time, so that initialising a layer needs no host
+    /// array as large as its weight; the draws, and so the values, are those of one pass over the whole.
+    /// </summary>
     private static void Fill(BlasBuffer buffer, Random random, ParameterInit init, double bound)
     {
-        var values = new float[buffer.Length];
-        if (init == ParameterInit.KaimingUniform)
+        // An even size, so that a Box–Muller pair never straddles two chunks.
+        const int ChunkFloats = 1 << 16;
+        var values = new float[Math.Min(buffer.Length, ChunkFloats)];
+        for (long offset = 0; offset < buffer.Length; offset += values.Length)
         {
-            for (int i = 0; i < values.Length; i++)
+            Span<float> chunk = values.AsSpan(0, (int)Math.Min(values.Length, buffer.Length - offset));
+            if (init == ParameterInit.KaimingUniform)
             {
-                values[i] = (float)((random.NextDouble() * 2 - 1) * bound);
-            }
-        }
-        else
-        {
-            for (int i = 0; i < values.Length; i += 2)
-            {
-                // Box–Muller: two independent N(0, 1) draws from two uniforms; 1 − u keeps the log finite.
-                double radius = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble()));
-                double angle = 2 * Math.PI * random.NextDouble();
-                values[i] = (float)(radius * Math.Cos(angle));
-                if (i + 1 < values.Length)
+                for (int i = 0; i < chunk.Length; i++)
                 {
-                    values[i + 1] = (float)(radius * Math.Sin(angle));
+                    chunk[i] = (float)((random.NextDouble() * 2 - 1) * bound);
                 }
             }
-        }
+            else
+            {
+                for (int i = 0; i < chunk.Length; i += 2)
+                {
+                    // Box–Muller: two independent N(0, 1) draws from two uniforms; 1 − u keeps the log finite.
+                    double radius = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble()));
+                    double angle = 2 * Math.PI * random.NextDouble();
+                    chunk[i] = (float)(radius * Math.Cos(angle));
+                    if (i + 1 < chunk.Length)
+                    {
+                        chunk[i + 1] = (float)(radius * Math.Sin(angle));
+                    }
+                }
+            }
 
-        buffer.CopyFrom(values);
+            buffer.CopyFrom(chunk, offset);
+        }
     }
 }

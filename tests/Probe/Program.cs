@@ -8,6 +8,9 @@ return args switch
     ["describe"] => Describe(),
     ["wide", string threads] => Scenarios.Wide(int.Parse(threads, System.Globalization.CultureInfo.InvariantCulture)),
     ["sweep"] => Scenarios.Sweep(),
+    ["dispose-during-copy", string operation, string backend] => LifetimeScenarios.DisposeDuringCopy(operation, Enum.Parse<BackendPreference>(backend, ignoreCase: true)),
+    ["larger-than-memory", string features] => LifetimeScenarios.LayerLargerThanMemory(int.Parse(features, System.Globalization.CultureInfo.InvariantCulture)),
+    ["construction-peak", string features] => LifetimeScenarios.ConstructionPeak(int.Parse(features, System.Globalization.CultureInfo.InvariantCulture)),
     ["gpu-check", string folder] => GpuCheck.Run(folder, quick: false),
     ["gpu-check", string folder, "--quick"] => GpuCheck.Run(folder, quick: true),
     _ => Usage(),
@@ -44,6 +47,6 @@ static int Describe()
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: BlasLinear.Tests.Probe bad-input | describe | wide THREADS | sweep | gpu-check OUTPUT_FOLDER [--quick]");
+    Console.Error.WriteLine("usage: BlasLinear.Tests.Probe bad-input | describe | wide THREADS | sweep | dispose-during-copy OPERATION cpu|cuda | larger-than-memory FEATURES | construction-peak FEATURES | gpu-check OUTPUT_FOLDER [--quick]");
     return 2;
 }

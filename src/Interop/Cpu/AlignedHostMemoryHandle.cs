@@ -24,9 +24,11 @@ internal sealed class AlignedHostMemoryHandle : SafeBuffer
     /// <summary>Blocks allocated and not yet freed, process-wide; the lifetime tests read it.</summary>
     internal static long LiveCount => Interlocked.Read(ref s_live);
 
-    /// <exception cref="InsufficientMemoryException">The allocation failed.</exception>
+    /// <exception cref="InsufficientMemoryException">The process cannot get that much memory, or the allocation failed.</exception>
     public static unsafe AlignedHostMemoryHandle Allocate(long bytes)
     {
+        // Zero-filling touches every page: compare first, so that a cgroup's limit is an exception, not a kill.
+        HostMemory.EnsureAvailable(bytes);
         var owner = new AlignedHostMemoryHandle(bytes);
         // A zero-length request still gets a real block so that the pointer is never null.
         nuint size = (nuint)Math.Max(bytes, (long)Alignment);

@@ -1,0 +1,132 @@
+using System.Globalization;
+using BlasLinear.Backends;
+
+namespace BlasLinear.Tests.Probe;
+
+/// <summary>Lifetime and memory scenarios whose failure would end the process: run in a child of the tests.</summary>
+public static class LifetimeScenarios
+{
+    /// <summary>The buffer operations a second thread runs while the layer is disposed.</summary>
+    public static readonly IReadOnlyList<string> BufferOperations = ["ToArray", "CopyTo", "CopyFrom", "CopyFromOffset", "Clear", "WeightGradCopyTo", "BiasCopyTo"];
+
+    /// <summary>
+    /// A thread loops one buffer operation on a 4096×4096 layer while this thread disposes the layer: the
+    /// loop must end with <see cref="ObjectDisposedException"/>, and the process must live (exit 0).
+    /// </summary>
+    public static int DisposeDuringCopy(string operation, BackendPreference preference)
+    {
+        using BlasBackend backend = BlasBackend.Create(preference);
+        int size = backend.Kind == BackendKind.Cpu ? 4096 : 512;
+        var layer = new Linear(size, size, backend: backend, seed: 1);
+        float[] host = new float[size * size];
+        float[] bias = new float[size];
+        // The buffers are taken once, as a caller holding them would: the race is with the copy itself.
+        BlasBuffer weight = layer.Weight, weightGrad = layer.WeightGrad, layerBias = layer.Bias!;
+        Exception? ended = null;
+        long calls = 0;
+        using var started = new ManualResetEventSlim();
+        var worker = new Thread(() =>
+        {
+            try
+            {
+                while (true)
+                {
+                    switch (operation)
+                    {
+                        case "ToArray": _ = weight.ToArray(); break;
+                        case "CopyTo": weight.CopyTo(host); break;
+                        case "CopyFrom": weight.CopyFrom(host); break;
+                        case "CopyFromOffset": weight.CopyFrom(host.AsSpan(0, size), size); break;
+                        case "Clear": weight.Clear(); break;
+                        case "WeightGradCopyTo": weightGrad.CopyTo(host); break;
+                        case "BiasCopyTo": layerBias.CopyTo(bias); break;
+                        default: throw new ArgumentOutOfRangeException(nameof(operation), operation, "Unknown operation.");
+                    }
+
+                    if (Interlocked.Increment(ref calls) == 2)
+                    {
+                        started.Set();
+                    }
+                }
+            }
+            catch (Exception e)
+            {
+                ended = e;
+                started.Set();
+            }
+        });
+        worker.Start();
+        started.Wait();
+        Thread.Sleep(5);
+        layer.Dispose();
+        worker.Join();
+        Console.Error.WriteLine($"dispose during {operation} on {backend.Kind}: {calls} calls, then {ended?.GetType().Name}: {ended?.Message}");
+        return ended is ObjectDisposedException ? 0 : 1;
+    }
+
+    /// <summary>
+    /// A layer whose weight is larger than this process may use (run it in a memory-limited cgroup): an
+    /// <see cref="OutOfMemoryException"/> naming both sizes, not a kill.
+    /// </summary>
+    public static int LayerLargerThanMemory(int features)
+    {
+        try
+        {
+            using var layer = new Linear(features, features, backend: BlasBackend.Create(BackendPreference.Cpu));
+            Console.Error.WriteLine($"Linear({features}, {features}) was created: no exception");
+            return 1;
+        }
+        catch (OutOfMemoryException e)
+        {
+            Console.Error.WriteLine($"{e.GetType().Name}: {e.Message}");
+            return 0;
+        }
+    }
+
+    /// <summary>Prints how far construction raised the process's peak resident memory, in weights.</summary>
+    public static int ConstructionPeak(int features)
+    {
+        using BlasBackend backend = BlasBackend.Create(BackendPreference.Cpu);
+        using (new Linear(8, 8, backend: backend))
+        {
+            // Loads the libraries and warms the runtime before the baseline is read.
+        }
+
+        GC.Collect();
+        ResetPeak();
+        long before = PeakResidentBytes();
+        using var layer = new Linear(features, features, bias: false, backend: backend, seed: 1);
+        long after = PeakResidentBytes();
+        double weights = (after - before) / ((double)features * features * sizeof(float));
+        Console.WriteLine(weights.ToString("0.000", CultureInfo.InvariantCulture));
+        return 0;
+    }
+
+    /// <summary>Clears VmHWM so it measures from here (Linux: writing 5 to clear_refs).</summary>
+    private static void ResetPeak()
+    {
+        try
+        {
+            File.WriteAllText("/proc/self/clear_refs", "5");
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private static long PeakResidentBytes()
+    {
+        foreach (string line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+
+        throw new InvalidOperationException("/proc/self/status has no VmHWM line.");
+    }
+}
