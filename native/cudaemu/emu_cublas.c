@@ -49,6 +49,10 @@ BLEMU_API cublasStatus_t cublasCreate_v2(cublasHandle_t *handle)
         return cb_end(CUBLAS_STATUS_ALLOC_FAILED);
     }
     *h = (handle_obj){.live = 1, .math_mode = 0, .stream = NULL};
+    /* A handle belongs to the device current on its thread; one made before cudaSetDevice lands on
+     * device 0 whatever the caller meant. */
+    if (t_current_device < 0)
+        g_handles_without_device++;
     g_live_handles++;
     *handle = h;
     return cb_end(CUBLAS_STATUS_SUCCESS);
@@ -127,7 +131,7 @@ BLEMU_API cublasStatus_t cublasGetVersion_v2(cublasHandle_t handle, int *version
         return cb_end(st);
     if (!version)
         return cb_end(cb_invalid());
-    *version = 130000;
+    *version = BLEMU_RUNTIME_MAJOR * 10000;
     return cb_end(CUBLAS_STATUS_SUCCESS);
 }
 
@@ -206,6 +210,7 @@ static cublasStatus_t kernel_fault(void)
 /* A launch into a destroyed stream fails without poisoning the context. */
 static int handle_stream_ok(const char *fn, const handle_obj *h)
 {
+    note_stream_use(h->stream);
     return check_stream(fn, h->stream);
 }
 
@@ -268,6 +273,7 @@ BLEMU_API cublasStatus_t cublasSgemm_v2(cublasHandle_t handle, int transa, int t
         return cb_end(CUBLAS_STATUS_SUCCESS);
     if (!handle_stream_ok(__func__, h))
         return cb_end(CUBLAS_STATUS_EXECUTION_FAILED);
+    flush_stream(h->stream); /* the copies queued before this kernel land first */
     gemm_job j = {transa, transb, m, n, k, *alpha, *beta, A, lda, B, ldb, C, ldc};
     if (!gemm_operands_ok(__func__, -1, &j))
         return cb_end(kernel_fault());
@@ -309,6 +315,7 @@ BLEMU_API cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t handle, int tr
         return cb_end(CUBLAS_STATUS_SUCCESS);
     if (!handle_stream_ok(__func__, h))
         return cb_end(CUBLAS_STATUS_EXECUTION_FAILED);
+    flush_stream(h->stream); /* the copies queued before this kernel land first */
     /* Every batch is checked before any is computed: a fault anywhere in a real batched kernel leaves
      * the whole output undefined, and the sticky state must not depend on the order of work. */
     for (int i = 0; i < batchCount; i++) {
@@ -347,6 +354,7 @@ BLEMU_API cublasStatus_t cublasSgemv_v2(cublasHandle_t handle, int trans, int m,
         return cb_end(CUBLAS_STATUS_SUCCESS);
     if (!handle_stream_ok(__func__, h))
         return cb_end(CUBLAS_STATUS_EXECUTION_FAILED);
+    flush_stream(h->stream); /* the copies queued before this kernel land first */
     int lenx = trans == 0 ? n : m, leny = trans == 0 ? m : n;
     if (!check_device_range(__func__, "operand A", A, float_bytes(matrix_floats(m, n, lda))) ||
         !check_device_range(__func__, "operand x", x, float_bytes(vector_floats(lenx, incx))) ||
@@ -384,6 +392,7 @@ BLEMU_API cublasStatus_t cublasSscal_v2(cublasHandle_t handle, int n, const floa
         return cb_end(CUBLAS_STATUS_SUCCESS);
     if (!handle_stream_ok(__func__, h))
         return cb_end(CUBLAS_STATUS_EXECUTION_FAILED);
+    flush_stream(h->stream); /* the copies queued before this kernel land first */
     if (!check_device_range(__func__, "operand x", x, float_bytes(vector_floats(n, incx))))
         return cb_end(kernel_fault());
     float a = *alpha;

@@ -56,6 +56,12 @@ enum { MODE_NORMAL = 0, MODE_ZERO = 1, MODE_NODEVICE = 2, MODE_DRIVER = 3 };
 #define VIOLATION_TEXT 512
 #define MAX_INJECTIONS 16
 
+/* The CUDA major version this copy plays (cudaRuntimeGetVersion, cublasGetVersion); CMake builds one
+ * copy per major for the library-set tests. */
+#ifndef BLEMU_RUNTIME_MAJOR
+#define BLEMU_RUNTIME_MAJOR 13
+#endif
+
 
 /* ---------------------------------------------------------------------------------------------- */
 /* State                                                                                          */
@@ -77,9 +83,23 @@ typedef struct {
 /* Streams and handles are never freed, only marked dead: if their memory were reused, a stale
  * pointer held by buggy managed code could alias a new object and the use-after-destroy would go
  * unnoticed. The cost is a few bytes per object for the life of the process. */
+/* An asynchronous copy from pageable host memory, not yet executed: CUDA may defer it, so the emulator
+ * always does, until the stream's next operation or synchronisation point. */
+typedef struct {
+    void *dst;
+    const void *src;
+    size_t count;
+} pending_copy;
+
+typedef struct {
+    pending_copy *items;
+    size_t count, cap;
+} copy_queue;
+
 typedef struct {
     int live;
     unsigned flags;
+    copy_queue pending;
 } stream_obj;
 
 typedef struct {
@@ -112,7 +132,9 @@ extern char g_last_violation[VIOLATION_TEXT];
 
 extern long long g_capacity;
 extern int g_device_mode;
-extern int g_current_device;
+extern _Thread_local int t_current_device; /* -1 until this thread calls cudaSetDevice */
+extern int g_driver_major;                /* the newest CUDA major the emulated driver supports */
+extern long long g_handles_without_device, g_legacy_stream_calls, g_deferred_copies;
 extern cudaError_t g_sticky;     /* 0, or the sticky error every later call returns */
 extern cudaError_t g_last_error; /* non-sticky, returned and cleared by cudaGetLastError */
 
@@ -155,6 +177,11 @@ int check_stream(const char *fn, cudaStream_t s);
 handle_obj *get_handle(const char *fn, cublasHandle_t h, cublasStatus_t *st);
 cudaError_t take_alloc_injection(void);
 void *alloc_poisoned(size_t size);
+int is_page_locked(const void *p, size_t bytes);
+int defer_copy(cudaStream_t s, void *dst, const void *src, size_t count);
+void flush_stream(cudaStream_t s);
+void flush_all(void);
+void note_stream_use(cudaStream_t s);
 const code_text *find_code(const code_text *table, size_t n, int code);
 
 #endif

@@ -22,7 +22,10 @@ char g_last_violation[VIOLATION_TEXT];
 
 long long g_capacity = 16LL << 30;
 int g_device_mode = MODE_NORMAL;
-int g_current_device;
+_Thread_local int t_current_device = -1;
+int g_driver_major = 13;
+long long g_handles_without_device, g_legacy_stream_calls, g_deferred_copies;
+static copy_queue g_builtin_pending[3]; /* streams 0, 1 and 2 */
 cudaError_t g_sticky;     /* 0, or the sticky error every later call returns */
 cudaError_t g_last_error; /* non-sticky, returned and cleared by cudaGetLastError */
 
@@ -57,6 +60,9 @@ __attribute__((constructor)) static void blemu_init(void)
                 "blaslinear_cudaemu: ignoring BLASLINEAR_CUDAEMU_DEVICES=%s "
                 "(expected normal, zero, nodevice or driver)\n",
                 mode);
+    const char *driver = getenv("BLASLINEAR_CUDAEMU_DRIVER_MAJOR");
+    if (driver && *driver)
+        g_driver_major = atoi(driver);
     const char *trace = getenv("BLASLINEAR_CUDAEMU_TRACE");
     g_trace = trace && *trace && strcmp(trace, "0") != 0;
 }
@@ -170,9 +176,11 @@ int take_injection(const char *fn, int *status)
     return 0;
 }
 
+/* driver_types.h: 700 illegal address, 702 launch timeout, 710 assert, 714-719 hardware stack error
+ * to launch failure leave the context unusable. */
 int is_sticky_code(int status)
 {
-    return status == cudaErrorIllegalAddress || status == cudaErrorLaunchFailure;
+    return status == 700 || status == 702 || status == 710 || (status >= 714 && status <= 719);
 }
 
 /* Entry of every status-returning runtime function: an injected failure, then the sticky state,
@@ -351,6 +359,61 @@ const code_text *find_code(const code_text *table, size_t n, int code)
     return NULL;
 }
 
+/* Is [p, p+bytes) inside one cudaHostAlloc or cudaHostRegister range? */
+int is_page_locked(const void *p, size_t bytes)
+{
+    long i = reg_containing(&g_pinned, (uintptr_t)p);
+    return i >= 0 && bytes <= g_pinned.items[i].base + g_pinned.items[i].size - (uintptr_t)p;
+}
+
+static copy_queue *queue_of(cudaStream_t s)
+{
+    return (uintptr_t)s <= 2 ? &g_builtin_pending[(uintptr_t)s] : &((stream_obj *)s)->pending;
+}
+
+/* Queues a checked copy from pageable memory on stream s; it reads the source only when it runs. */
+int defer_copy(cudaStream_t s, void *dst, const void *src, size_t count)
+{
+    copy_queue *q = queue_of(s);
+    if (q->count == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 8;
+        pending_copy *items = realloc(q->items, cap * sizeof *items);
+        if (!items)
+            return 0;
+        q->items = items;
+        q->cap = cap;
+    }
+    q->items[q->count++] = (pending_copy){dst, src, count};
+    g_deferred_copies++;
+    return 1;
+}
+
+/* Runs the copies queued on s, in order: its next operation or a synchronisation point has come. */
+void flush_stream(cudaStream_t s)
+{
+    copy_queue *q = queue_of(s);
+    for (size_t i = 0; i < q->count; i++)
+        memmove(q->items[i].dst, q->items[i].src, q->items[i].count);
+    q->count = 0;
+}
+
+/* A device-wide synchronisation point (cudaDeviceSynchronize, cudaMemcpy, cudaFree). */
+void flush_all(void)
+{
+    for (uintptr_t s = 0; s <= 2; s++)
+        flush_stream((cudaStream_t)s);
+    for (size_t i = 0; i < g_streams.count; i++)
+        if (((stream_obj *)g_streams.items[i])->live)
+            flush_stream(g_streams.items[i]);
+}
+
+/* Work on the legacy default stream serialises with every blocking stream; BlasLinear never uses it. */
+void note_stream_use(cudaStream_t s)
+{
+    if (s == NULL)
+        g_legacy_stream_calls++;
+}
+
 /* ---------------------------------------------------------------------------------------------- */
 /* Control API                                                                                    */
 /* ---------------------------------------------------------------------------------------------- */
@@ -394,6 +457,15 @@ BLEMU_API long long blemu_live_handles(void) { return read_counter(&g_live_handl
 BLEMU_API long long blemu_live_streams(void) { return read_counter(&g_live_streams); }
 BLEMU_API long long blemu_violations(void) { return read_counter(&g_violations); }
 BLEMU_API long long blemu_invalid_value_count(void) { return read_counter(&g_invalid_values); }
+BLEMU_API long long blemu_deferred_copies(void) { return read_counter(&g_deferred_copies); }
+BLEMU_API long long blemu_legacy_stream_calls(void) { return read_counter(&g_legacy_stream_calls); }
+BLEMU_API long long blemu_handles_without_device(void)
+{
+    return read_counter(&g_handles_without_device);
+}
+
+/* The device this thread made current with cudaSetDevice, or -1 when it never did. */
+BLEMU_API int blemu_thread_device(void) { return t_current_device; }
 
 /* Returned through a per-thread copy: the shared buffer may be rewritten by another thread while the
  * caller is still reading the string. */

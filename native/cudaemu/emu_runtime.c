@@ -17,6 +17,8 @@ static const char *kind_name(int kind)
 /* Device-ordinal functions fail the way the runtime does when the driver finds no usable device. */
 static cudaError_t device_ordinal(int device)
 {
+    if (BLEMU_RUNTIME_MAJOR > g_driver_major)
+        return cudaErrorInsufficientDriver;
     switch (g_device_mode) {
     case MODE_NODEVICE:
     case MODE_ZERO:
@@ -41,7 +43,7 @@ BLEMU_API cudaError_t cudaGetDeviceCount(int *count)
             e = rt_invalid();
         else if (g_device_mode == MODE_NODEVICE)
             e = cudaErrorNoDevice;
-        else if (g_device_mode == MODE_DRIVER)
+        else if (g_device_mode == MODE_DRIVER || BLEMU_RUNTIME_MAJOR > g_driver_major)
             e = cudaErrorInsufficientDriver;
         else {
             *count = g_device_mode == MODE_ZERO ? 0 : 1;
@@ -58,7 +60,7 @@ BLEMU_API cudaError_t cudaSetDevice(int device)
     if (!rt_begin(__func__, &e)) {
         e = device_ordinal(device);
         if (e == cudaSuccess)
-            g_current_device = device;
+            t_current_device = device;
     }
     return rt_end(e);
 }
@@ -71,7 +73,7 @@ BLEMU_API cudaError_t cudaGetDevice(int *device)
         if (!device)
             e = rt_invalid();
         else if ((e = device_ordinal(0)) == cudaSuccess)
-            *device = g_current_device;
+            *device = t_current_device < 0 ? 0 : t_current_device;
     }
     return rt_end(e);
 }
@@ -140,8 +142,10 @@ BLEMU_API cudaError_t cudaDeviceSynchronize(void)
 {
     cudaError_t e;
     lock();
-    if (!rt_begin(__func__, &e))
+    if (!rt_begin(__func__, &e)) {
+        flush_all();
         e = cudaSuccess;
+    }
     return rt_end(e);
 }
 
@@ -183,7 +187,7 @@ BLEMU_API cudaError_t cudaRuntimeGetVersion(int *runtimeVersion)
         if (!runtimeVersion)
             e = rt_invalid();
         else {
-            *runtimeVersion = 13000;
+            *runtimeVersion = BLEMU_RUNTIME_MAJOR * 1000;
             e = cudaSuccess;
         }
     }
@@ -198,7 +202,7 @@ BLEMU_API cudaError_t cudaDriverGetVersion(int *driverVersion)
         if (!driverVersion)
             e = rt_invalid();
         else {
-            *driverVersion = 13000;
+            *driverVersion = g_driver_major * 1000;
             e = cudaSuccess;
         }
     }
@@ -244,6 +248,7 @@ BLEMU_API cudaError_t cudaFree(void *devPtr)
     lock();
     if (rt_begin(__func__, &e))
         return rt_end(e);
+    flush_all(); /* freeing waits for the device, as in CUDA */
     if (!devPtr)
         return rt_end(cudaSuccess);
     long i = reg_exact(&g_device, (uintptr_t)devPtr);
@@ -300,6 +305,7 @@ BLEMU_API cudaError_t cudaFreeHost(void *ptr)
     lock();
     if (rt_begin(__func__, &e))
         return rt_end(e);
+    flush_all(); /* freeing waits for the device, as in CUDA */
     if (!ptr)
         return rt_end(cudaSuccess);
     long i = reg_exact(&g_pinned, (uintptr_t)ptr);
@@ -349,6 +355,7 @@ BLEMU_API cudaError_t cudaHostUnregister(void *ptr)
     lock();
     if (rt_begin(__func__, &e))
         return rt_end(e);
+    flush_all(); /* freeing waits for the device, as in CUDA */
     long i = ptr ? reg_exact(&g_pinned, (uintptr_t)ptr) : -1;
     if (i < 0 || g_pinned.items[i].kind != RANGE_HOST_REGISTERED) {
         violation("cudaHostUnregister: %p %s", ptr,
@@ -360,9 +367,12 @@ BLEMU_API cudaError_t cudaHostUnregister(void *ptr)
     return rt_end(cudaSuccess);
 }
 
-/* Shared by cudaMemcpy and cudaMemcpyAsync; lock held. Copies run synchronously, which is a valid
- * implementation of the asynchronous API. */
-static cudaError_t copy_locked(const char *fn, void *dst, const void *src, size_t count, int kind)
+/* Shared by cudaMemcpy and cudaMemcpyAsync; lock held. A copy runs at once, except an asynchronous one
+ * from pageable host memory (stream != NULL): CUDA may run that one later, so the emulator always does,
+ * at the stream's next operation or synchronisation point. A caller that changes or frees the source
+ * before then sees what it would on a GPU: the changed data, or garbage. */
+static cudaError_t copy_locked(const char *fn, void *dst, const void *src, size_t count, int kind,
+                               const cudaStream_t *stream)
 {
     if (count == 0)
         return cudaSuccess;
@@ -387,6 +397,12 @@ static cudaError_t copy_locked(const char *fn, void *dst, const void *src, size_
                         : check_host_range(what, "source", src, count);
     if (!ok)
         return cudaErrorInvalidValue;
+    if (stream && !src_device && !is_page_locked(src, count))
+        return defer_copy(*stream, dst, src, count) ? cudaSuccess : cudaErrorMemoryAllocation;
+    if (stream)
+        flush_stream(*stream);
+    else
+        flush_all();
     memmove(dst, src, count);
     return cudaSuccess;
 }
@@ -395,8 +411,10 @@ BLEMU_API cudaError_t cudaMemcpy(void *dst, const void *src, size_t count, int k
 {
     cudaError_t e;
     lock();
-    if (!rt_begin(__func__, &e))
-        e = copy_locked(__func__, dst, src, count, kind);
+    if (!rt_begin(__func__, &e)) {
+        note_stream_use(NULL);
+        e = copy_locked(__func__, dst, src, count, kind, NULL);
+    }
     return rt_end(e);
 }
 
@@ -405,9 +423,11 @@ BLEMU_API cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t count, 
 {
     cudaError_t e;
     lock();
-    if (!rt_begin(__func__, &e))
-        e = check_stream(__func__, stream) ? copy_locked(__func__, dst, src, count, kind)
+    if (!rt_begin(__func__, &e)) {
+        note_stream_use(stream);
+        e = check_stream(__func__, stream) ? copy_locked(__func__, dst, src, count, kind, &stream)
                                            : cudaErrorInvalidResourceHandle;
+    }
     return rt_end(e);
 }
 
@@ -417,8 +437,10 @@ BLEMU_API cudaError_t cudaMemsetAsync(void *devPtr, int value, size_t count, cud
     lock();
     if (rt_begin(__func__, &e))
         return rt_end(e);
+    note_stream_use(stream);
     if (!check_stream(__func__, stream))
         return rt_end(cudaErrorInvalidResourceHandle);
+    flush_stream(stream);
     if (count == 0)
         return rt_end(cudaSuccess);
     if (!check_device_range(__func__, "destination", devPtr, count))
@@ -444,8 +466,7 @@ BLEMU_API cudaError_t cudaStreamCreateWithFlags(cudaStream_t *pStream, unsigned 
         free(s);
         return rt_end(cudaErrorMemoryAllocation);
     }
-    s->live = 1;
-    s->flags = flags;
+    *s = (stream_obj){.live = 1, .flags = flags};
     g_live_streams++;
     *pStream = s;
     return rt_end(cudaSuccess);
@@ -456,7 +477,8 @@ BLEMU_API cudaError_t cudaStreamSynchronize(cudaStream_t stream)
     cudaError_t e;
     lock();
     if (!rt_begin(__func__, &e))
-        e = check_stream(__func__, stream) ? cudaSuccess : cudaErrorInvalidResourceHandle;
+        if ((e = check_stream(__func__, stream) ? cudaSuccess : cudaErrorInvalidResourceHandle) == 0)
+            flush_stream(stream);
     return rt_end(e);
 }
 
@@ -472,12 +494,16 @@ BLEMU_API cudaError_t cudaStreamDestroy(cudaStream_t stream)
     }
     if (!check_stream(__func__, stream))
         return rt_end(cudaErrorInvalidResourceHandle);
+    flush_stream(stream);
+    free(((stream_obj *)stream)->pending.items);
+    ((stream_obj *)stream)->pending = (copy_queue){0};
     ((stream_obj *)stream)->live = 0;
     g_live_streams--;
     return rt_end(cudaSuccess);
 }
 
 
+/* Error strings. */
 static const code_text k_cuda_errors[] = {
     {0, "cudaSuccess", "no error"},
     {1, "cudaErrorInvalidValue", "invalid argument"},
@@ -491,6 +517,8 @@ static const code_text k_cuda_errors[] = {
     {101, "cudaErrorInvalidDevice", "invalid device ordinal"},
     {400, "cudaErrorInvalidResourceHandle", "invalid resource handle"},
     {700, "cudaErrorIllegalAddress", "an illegal memory access was encountered"},
+    {702, "cudaErrorLaunchTimeout", "the launch timed out and was terminated"},
+    {710, "cudaErrorAssert", "device-side assert triggered"},
     {712, "cudaErrorHostMemoryAlreadyRegistered",
      "part or all of the requested memory range is already mapped"},
     {713, "cudaErrorHostMemoryNotRegistered",

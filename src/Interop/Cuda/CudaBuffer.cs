@@ -84,8 +84,10 @@ internal sealed class CudaBuffer : BlasBuffer
 
         fixed (float* host = source)
         {
-            // From pageable memory the call returns once the source has been consumed.
+            // A copy from pageable memory may still be queued when cudaMemcpyAsync returns: the source must
+            // stay pinned and unchanged until the stream has run it.
             CudaException.ThrowIfFailed(cudaMemcpyAsync(device, host, bytes, MemcpyKind.HostToDevice, _backend.Stream), _backend);
+            CudaException.ThrowIfFailed(cudaStreamSynchronize(_backend.Stream), _backend);
         }
     }
 
