@@ -28,7 +28,8 @@ public sealed partial class CudaBackend : BlasBackend
         MathMode = mathMode;
         _selection = selection;
         IsEmulator = isEmulator;
-        CudaException.ThrowIfFailed(CudaRuntime.cudaSetDevice(0), this);
+        Device = 0;
+        CudaException.ThrowIfFailed(CudaRuntime.cudaSetDevice(Device), this);
         _stream = new CudaStreamHandle();
         nint stream;
         unsafe
@@ -49,6 +50,9 @@ public sealed partial class CudaBackend : BlasBackend
     public bool IsEmulator { get; }
 
     internal nint Stream => _stream.DangerousGetHandle();
+
+    /// <summary>The device ordinal; every thread makes it current before it makes its cuBLAS handle.</summary>
+    internal int Device { get; }
 
     /// <summary>Records that the CUDA context is lost; every later call fails at once with this reason.</summary>
     internal void MarkLost(string reason) => _lostReason ??= reason;

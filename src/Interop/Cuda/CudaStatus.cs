@@ -18,10 +18,10 @@ internal static class CudaStatus
         && NativeLibrary.TryGetExport(NativeLibraries.Cublas.Handle, "cublasGetStatusString", out _));
 
     /// <summary>
-    /// The errors after which the CUDA context is unusable (driver_types.h: 700 illegal address, 710 assert,
-    /// 714–719 hardware stack error to launch failure).
+    /// The errors after which the CUDA context is unusable (driver_types.h: 700 illegal address, 702 launch
+    /// timeout, 710 assert, 714–719 hardware stack error to launch failure).
     /// </summary>
-    public static bool IsSticky(int status) => status is 700 or 710 or (>= 714 and <= 719);
+    public static bool IsSticky(int status) => status is 700 or 702 or 710 or (>= 714 and <= 719);
 
     /// <summary>The function name of a call expression, for messages.</summary>
     public static string Shorten(string call)

@@ -17,6 +17,8 @@ internal sealed class CudaThreadState : IDisposable
     {
         _backend = backend;
         Staging = new CudaStagingBuffers(backend);
+        // The current device is per thread, and a handle belongs to the device current when it is made.
+        CudaException.ThrowIfFailed(CudaRuntime.cudaSetDevice(backend.Device), backend);
         nint handle;
         CublasException.ThrowIfFailed(Cublas.cublasCreate_v2(&handle), backend);
         _handle.Adopt(handle);
