@@ -10,6 +10,7 @@ return args switch
     ["sweep"] => Scenarios.Sweep(),
     ["gpu-check", string folder] => GpuCheck.Run(folder, quick: false),
     ["gpu-check", string folder, "--quick"] => GpuCheck.Run(folder, quick: true),
+    ["gpu-report", string folder] => GpuReport.Render(folder),
     _ => Usage(),
 };
 
@@ -44,6 +45,6 @@ static int Describe()
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: BlasLinear.Tests.Probe bad-input | describe | wide THREADS | sweep | gpu-check OUTPUT_FOLDER [--quick]");
+    Console.Error.WriteLine("usage: BlasLinear.Tests.Probe bad-input | describe | wide THREADS | sweep | gpu-check OUTPUT_FOLDER [--quick] | gpu-report OUTPUT_FOLDER");
     return 2;
 }
