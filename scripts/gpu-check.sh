@@ -2,7 +2,7 @@
 # The GPU check, in two steps, for a GPU machine that has no .NET SDK:
 #   scripts/gpu-check.sh publish
 #       on a machine with the SDK: builds native/ and publishes the check self-contained into
-#       artifacts/gpu-check (and artifacts/gpu-check.tgz, which must stay under 64 MiB)
+#       artifacts/gpu-check and artifacts/gpu-check.tgz (the archive must stay under 64 MiB)
 #   gpu-check/gpu-check.sh run [--quick] [--out DIR | DIR]
 #       on the GPU machine, from the unpacked artifact (or scripts/gpu-check.sh in a built checkout): runs
 #       the check against NVIDIA's CUDA runtime and cuBLAS, compares with PyTorch when a Python on PATH
@@ -29,8 +29,9 @@ publish() {
   folder=$(du -sb artifacts/gpu-check | cut -f1)
   archive=$(stat -c %s artifacts/gpu-check.tgz)
   echo "published: artifacts/gpu-check ($((folder / 1048576)) MiB), artifacts/gpu-check.tgz ($((archive / 1048576)) MiB)"
-  if ((folder > limit || archive > limit)); then
-    echo "gpu-check: the artifact is over 64 MiB" >&2
+  # The archive is what travels; unpacked, the self-contained runtime makes the folder larger.
+  if ((archive > limit)); then
+    echo "gpu-check: artifacts/gpu-check.tgz is over 64 MiB" >&2
     exit 1
   fi
 }
