@@ -885,6 +885,81 @@ static int check_env_mode(const char *mode)
     return g_failures ? 1 : 0;
 }
 
+/* An asynchronous copy from pageable memory runs at the stream's next operation or synchronisation
+ * point, so a source changed before then is what arrives; from page-locked memory it runs at once. */
+static void test_deferred_pageable_copies(void)
+{
+    int f0 = g_failures;
+    cudaStream_t s = NULL;
+    float *d = NULL, *pinned = NULL;
+    float pageable[4] = {1, 2, 3, 4}, back[4] = {0};
+    CHECK_EQ(cudaStreamCreateWithFlags(&s, 1), 0);
+    CHECK_EQ(cudaMalloc((void **)&d, sizeof pageable), 0);
+    CHECK_EQ(cudaHostAlloc((void **)&pinned, sizeof pageable, 0), 0);
+    long long deferred = blemu_deferred_copies();
+
+    CHECK_EQ(cudaMemcpyAsync(d, pageable, sizeof pageable, 1, s), 0);
+    CHECK_EQ(blemu_deferred_copies(), deferred + 1);
+    pageable[0] = 99; /* changed after the call returned, before the stream got to the copy */
+    CHECK_EQ(cudaStreamSynchronize(s), 0);
+    CHECK_EQ(cudaMemcpyAsync(back, d, sizeof back, 2, s), 0);
+    CHECK_EQ(cudaStreamSynchronize(s), 0);
+    CHECK(back[0] == 99 && back[3] == 4, "the deferred copy read the source when the stream ran it");
+
+    memcpy(pinned, (float[]){5, 6, 7, 8}, sizeof pageable);
+    CHECK_EQ(cudaMemcpyAsync(d, pinned, sizeof pageable, 1, s), 0);
+    CHECK_EQ(blemu_deferred_copies(), deferred + 1);
+    pinned[0] = -1;
+    CHECK_EQ(cudaMemcpyAsync(back, d, sizeof back, 2, s), 0);
+    CHECK_EQ(cudaStreamSynchronize(s), 0);
+    CHECK(back[0] == 5, "a copy from page-locked memory runs at once");
+
+    /* A kernel on the stream runs the queued copies first, in order. */
+    float one = 1, x[4] = {1, 1, 1, 1};
+    cublasHandle_t h = NULL;
+    CHECK_EQ(cublasCreate_v2(&h), 0);
+    CHECK_EQ(cublasSetStream_v2(h, s), 0);
+    CHECK_EQ(cudaMemcpyAsync(d, x, sizeof x, 1, s), 0);
+    CHECK_EQ(cublasSscal_v2(h, 4, &one, d, 1), 0);
+    x[0] = 50;
+    CHECK_EQ(cudaMemcpyAsync(back, d, sizeof back, 2, s), 0);
+    CHECK_EQ(cudaStreamSynchronize(s), 0);
+    CHECK(back[0] == 1, "the kernel ran the queued copy before it read the destination");
+
+    long long legacy = blemu_legacy_stream_calls();
+    CHECK_EQ(cudaMemcpy(back, d, sizeof back, 2), 0);
+    CHECK_EQ(blemu_legacy_stream_calls(), legacy + 1);
+    CHECK_EQ(cublasDestroy_v2(h), 0);
+    CHECK_EQ(cudaFreeHost(pinned), 0);
+    CHECK_EQ(cudaFree(d), 0);
+    CHECK_EQ(cudaStreamDestroy(s), 0);
+    section("asynchronous copies from pageable memory are deferred to the stream's next operation", f0);
+}
+
+/* A thread's current device is its own; a handle made before cudaSetDevice is counted. */
+static void *make_handle_without_set_device(void *arg)
+{
+    cublasHandle_t h = NULL;
+    *(int *)arg = blemu_thread_device();
+    if (cublasCreate_v2(&h) == 0)
+        cublasDestroy_v2(h);
+    return NULL;
+}
+
+static void test_current_device_per_thread(void)
+{
+    int f0 = g_failures, seen = 0;
+    CHECK_EQ(cudaSetDevice(0), 0);
+    CHECK_EQ(blemu_thread_device(), 0);
+    long long without = blemu_handles_without_device();
+    pthread_t t;
+    pthread_create(&t, NULL, make_handle_without_set_device, &seen);
+    pthread_join(t, NULL);
+    CHECK_EQ(seen, -1);
+    CHECK_EQ(blemu_handles_without_device(), without + 1);
+    section("the current device is per thread", f0);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -905,6 +980,8 @@ int main(int argc, char **argv)
     test_capacity();
     blemu_reset();
     test_threads();
+    test_deferred_pageable_copies();
+    test_current_device_per_thread();
     test_live_counters_return_to_zero();
 
     if (g_failures) {

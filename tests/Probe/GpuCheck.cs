@@ -10,8 +10,8 @@ namespace BlasLinear.Tests.Probe;
 /// The check for a machine with an NVIDIA GPU and no .NET SDK (scripts/gpu-check.sh runs it from a
 /// self-contained publish): both layers on the real cuBLAS, exact golden products, float64 agreement
 /// within TESTING.md's bound, and timings on device buffers for the shapes that PyTorch is compared on.
-/// It writes the timings and one shape's tensors for scripts/gpu_check.py to compare with
-/// <c>torch.nn.functional.linear</c>.
+/// It writes report.json (and report.md from it) and one shape's tensors for scripts/gpu_check.py to
+/// compare with <c>torch.nn.functional.linear</c>, whose results the report then takes in.
 /// </summary>
 internal static class GpuCheck
 {
@@ -20,38 +20,44 @@ internal static class GpuCheck
     public static int Run(string outputFolder, bool quick)
     {
         Directory.CreateDirectory(outputFolder);
-        // TF32 off, like the PyTorch side, so both compute in full float32.
+        var report = new GpuReport();
+        // TF32 off for the checks, like the PyTorch side's reference run, so both compute in full float32.
         using CudaBackend backend = CudaBackend.Create(CudaMathMode.Default);
-        Console.WriteLine(backend.Describe());
+        using CudaBackend tf32 = CudaBackend.Create(CudaMathMode.Tf32);
+        BackendDescription description = backend.Describe();
+        Console.WriteLine(description);
         Console.WriteLine();
-        int failures = 0;
-        failures += Golden(backend);
-        foreach ((int m, int k, int n) in new[] { (1, 4096, 4096), (32, 4096, 4096), (129, 257, 65), (7, 1000, 1001) })
+        report.Description.AddRange(description.Properties.Select(p => (p.Key, p.Value)));
+        Golden(backend, report);
+        // --quick is a dry run of the script on the CUDA emulator, where 4096³ would take minutes.
+        int wide = quick ? 512 : 4096;
+        foreach ((int m, int k, int n) in new[] { (1, wide, wide), (32, wide, wide), (129, 257, 65), (7, 1000, 1001) })
         {
-            failures += AgainstFloat64(backend, new Linear(k, n, backend: backend, seed: 1), m);
-            failures += AgainstFloat64(backend, new ParameterLinear(k, n, backend: backend, seed: 1), m);
+            AgainstFloat64(new Linear(k, n, backend: backend, seed: 1), m, tf32: false, report);
+            AgainstFloat64(new ParameterLinear(k, n, backend: backend, seed: 1), m, tf32: false, report);
         }
 
-        using (var writer = new StreamWriter(Path.Combine(outputFolder, "blaslinear_timings.csv")))
+        AgainstFloat64(new Linear(1000, 1001, backend: tf32, seed: 1), 7, tf32: true, report);
+        foreach ((CudaBackend mode, string math) in new[] { (backend, "fp32"), (tf32, "tf32") })
         {
-            writer.WriteLine("layer,direction,batch,in,out,median_ms,gflops");
-            // --quick is a dry run of the script on the CUDA emulator, where 4096³ would take minutes.
-            int largest = quick ? 64 : 4096;
-            foreach ((int m, int k, int n) in new[] { (1, 4096, 4096), (32, 4096, 4096), (largest, 4096, 4096) })
+            foreach ((int m, int k, int n) in new[] { (1, wide, wide), (32, wide, wide), (quick ? 64 : 4096, wide, wide) })
             {
-                Time(backend, new Linear(k, n, backend: backend, seed: 2), m, writer);
-                Time(backend, new ParameterLinear(k, n, backend: backend, seed: 2), m, writer);
+                Time(mode, new Linear(k, n, backend: mode, seed: 2), m, math, report);
+                Time(mode, new ParameterLinear(k, n, backend: mode, seed: 2), m, math, report);
             }
         }
 
-        ExportForTorch(backend, outputFolder);
+        report.Export = (32, wide, wide);
+        ExportForTorch(backend, outputFolder, report.Export);
+        report.WriteJson(Path.Combine(outputFolder, "report.json"));
+        GpuReport.Render(outputFolder);
+        int failures = report.Checks.Count(c => !c.Passed);
         Console.WriteLine(failures == 0 ? "gpu-check: all correctness checks passed" : $"gpu-check: {failures} checks FAILED");
         return failures == 0 ? 0 : 1;
     }
 
-    private static int Golden(BlasBackend backend)
+    private static void Golden(BlasBackend backend, GpuReport report)
     {
-        int failures = 0;
         using var linear = new Linear(3, 2, backend: backend);
         linear.Weight.CopyFrom([1, 2, 3, 4, 5, 6]);
         linear.Bias!.CopyFrom([10, 20]);
@@ -67,13 +73,12 @@ internal static class GpuCheck
             bool ok = y.SequenceEqual([8f, 18f, 14f, 33f]) && dx.SequenceEqual([9f, 12f, 15f, 3f, 3f, 3f])
                 && layer.BiasGrad!.ToArray().SequenceEqual([0f, 3f]);
             Console.WriteLine($"{(ok ? "ok" : "FAILED")}: golden {layer}");
-            failures += ok ? 0 : 1;
+            report.Checks.Add(new($"golden {layer} (exact)", ok ? 0 : double.PositiveInfinity));
         }
-
-        return failures;
     }
 
-    private static int AgainstFloat64(BlasBackend backend, LinearLayer layer, int m)
+    /// <summary>Forward and backward against float64 within TESTING.md's bound (the TF32 one when <paramref name="tf32"/>).</summary>
+    private static void AgainstFloat64(LinearLayer layer, int m, bool tf32, GpuReport report)
     {
         using (layer)
         {
@@ -98,7 +103,7 @@ internal static class GpuCheck
                         g += Math.Abs(x[i * k + p] * W(p, j));
                     }
 
-                    worst = Math.Max(worst, Math.Abs(y[i * n + j] - sum) / ((k + 2) * Epsilon * g + 1e-30));
+                    worst = Math.Max(worst, Math.Abs(y[i * n + j] - sum) / Bound(k, g, tf32));
                 }
 
                 for (int p = 0; p < k; p++)
@@ -110,7 +115,7 @@ internal static class GpuCheck
                         g += Math.Abs(dy[i * n + j] * W(p, j));
                     }
 
-                    worst = Math.Max(worst, Math.Abs(dx[i * k + p] - sum) / ((n + 2) * Epsilon * g + 1e-30));
+                    worst = Math.Max(worst, Math.Abs(dx[i * k + p] - sum) / Bound(n, g, tf32));
                 }
             }
 
@@ -126,17 +131,20 @@ internal static class GpuCheck
                     }
 
                     float got = outByIn ? dw[j * k + p] : dw[p * n + j];
-                    worst = Math.Max(worst, Math.Abs(got - sum) / ((m + 2) * Epsilon * g + 1e-30));
+                    worst = Math.Max(worst, Math.Abs(got - sum) / Bound(m, g, tf32));
                 }
             }
 
-            bool ok = worst <= 1;
-            Console.WriteLine($"{(ok ? "ok" : "FAILED")}: {layer} batch {m}: worst |error| / bound = {worst:0.000}");
-            return ok ? 0 : 1;
+            string name = $"{layer} batch {m}{(tf32 ? ", TF32" : string.Empty)}: forward and backward vs float64";
+            Console.WriteLine($"{(worst <= 1 ? "ok" : "FAILED")}: {name}: worst |error| / bound = {worst:0.000}");
+            report.Checks.Add(new(name, worst));
         }
     }
 
-    private static void Time(BlasBackend backend, LinearLayer layer, int m, StreamWriter writer)
+    /// <summary>(k + 2)·ε·G, or with TF32 (2⁻¹⁰ + (k + 2)·ε)·G (TESTING.md).</summary>
+    private static double Bound(int k, double g, bool tf32) => ((tf32 ? 1.0 / 1024 : 0) + (k + 2) * Epsilon) * g + 1e-30;
+
+    private static void Time(BlasBackend backend, LinearLayer layer, int m, string math, GpuReport report)
     {
         using (layer)
         {
@@ -148,9 +156,8 @@ internal static class GpuCheck
             double backward = Median(() => layer.Backward(x, dy, dx, m), backend);
             foreach ((string direction, double ms, double flops) in new[] { ("forward", forward, 2.0 * m * k * n), ("backward", backward, 4.0 * m * k * n) })
             {
-                string line = string.Create(CultureInfo.InvariantCulture, $"{layer.GetType().Name},{direction},{m},{k},{n},{ms:0.0000},{flops / ms / 1e6:0.0}");
-                writer.WriteLine(line);
-                Console.WriteLine(line);
+                report.Timings.Add(new(layer.GetType().Name, direction, m, k, n, math, ms, flops / ms / 1e6));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{layer.GetType().Name} {direction} {m}x{k}->{n} {math}: {ms:0.0000} ms, {flops / ms / 1e6:0.0} GFLOP/s"));
             }
         }
     }
@@ -186,9 +193,9 @@ internal static class GpuCheck
     }
 
     /// <summary>One Linear shape's tensors, raw float32 little-endian, for the PyTorch comparison.</summary>
-    private static void ExportForTorch(BlasBackend backend, string folder)
+    private static void ExportForTorch(BlasBackend backend, string folder, (int M, int K, int N) shape)
     {
-        const int m = 32, k = 4096, n = 4096;
+        (int m, int k, int n) = shape;
         using var layer = new Linear(k, n, backend: backend, seed: 7);
         float[] x = Uniform(m * k, 8), dy = Uniform(m * n, 9);
         float[] y = layer.Forward(x);

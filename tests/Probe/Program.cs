@@ -13,6 +13,7 @@ return args switch
     ["construction-peak", string features] => LifetimeScenarios.ConstructionPeak(int.Parse(features, System.Globalization.CultureInfo.InvariantCulture)),
     ["gpu-check", string folder] => GpuCheck.Run(folder, quick: false),
     ["gpu-check", string folder, "--quick"] => GpuCheck.Run(folder, quick: true),
+    ["gpu-report", string folder] => GpuReport.Render(folder),
     _ => Usage(),
 };
 
@@ -47,6 +48,6 @@ static int Describe()
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: BlasLinear.Tests.Probe bad-input | describe | wide THREADS | sweep | dispose-during-copy OPERATION cpu|cuda | larger-than-memory FEATURES | construction-peak FEATURES | gpu-check OUTPUT_FOLDER [--quick]");
+    Console.Error.WriteLine("usage: BlasLinear.Tests.Probe bad-input | describe | wide THREADS | sweep | dispose-during-copy OPERATION cpu|cuda | larger-than-memory FEATURES | construction-peak FEATURES | gpu-check OUTPUT_FOLDER [--quick] | gpu-report OUTPUT_FOLDER");
     return 2;
 }

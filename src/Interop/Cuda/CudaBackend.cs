@@ -1,15 +1,11 @@
-using System.Diagnostics.CodeAnalysis;
-using System.Globalization;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using BlasLinear.Native;
 using static BlasLinear.Native.Interop;
 
 namespace BlasLinear.Backends;
 
 /// <summary>
 /// cuBLAS on an NVIDIA GPU. Buffers live in device memory; host spans passed to the backend's methods are
-/// staged through per-thread device buffers; layers stage once per call through a <see cref="HostStaging"/>.
+/// staged through the calling thread's page-locked staging buffers; layers stage once per call through a
+/// <see cref="HostStaging"/>.
 /// </summary>
 /// <remarks>
 /// <para>All work runs on one non-blocking stream per backend, in order. Each calling thread gets its own
@@ -20,13 +16,11 @@ namespace BlasLinear.Backends;
 /// and leaves the backend usable. After a sticky error (an illegal address, a launch failure) the CUDA
 /// context is lost: every later call fails at once with a message that says to restart the process.</para>
 /// </remarks>
-public sealed class CudaBackend : BlasBackend
+public sealed partial class CudaBackend : BlasBackend
 {
-    private const string StickyAdvice = " The CUDA context is lost: restart the process to use the GPU again.";
     private readonly CudaStreamHandle _stream;
-    private readonly ThreadLocal<ThreadState?> _threads = new(trackAllValues: true);
+    private readonly ThreadLocal<CudaThreadState?> _threads = new(trackAllValues: true);
     private readonly string _selection;
-    private readonly bool _hasStatusNames;
     private volatile string? _lostReason;
 
     private CudaBackend(CudaMathMode mathMode, string selection, bool isEmulator)
@@ -34,14 +28,13 @@ public sealed class CudaBackend : BlasBackend
         MathMode = mathMode;
         _selection = selection;
         IsEmulator = isEmulator;
-        _hasStatusNames = NativeLibrary.TryGetExport(NativeLibraries.Cublas.Handle, "cublasGetStatusName", out _)
-            && NativeLibrary.TryGetExport(NativeLibraries.Cublas.Handle, "cublasGetStatusString", out _);
-        Check(CudaRuntime.cudaSetDevice(0));
+        Device = 0;
+        CudaException.ThrowIfFailed(CudaRuntime.cudaSetDevice(Device), this);
         _stream = new CudaStreamHandle();
         nint stream;
         unsafe
         {
-            Check(CudaRuntime.cudaStreamCreateWithFlags(&stream, CudaRuntime.StreamNonBlocking));
+            CudaException.ThrowIfFailed(CudaRuntime.cudaStreamCreateWithFlags(&stream, CudaRuntime.StreamNonBlocking), this);
         }
 
         _stream.Adopt(stream);
@@ -58,125 +51,11 @@ public sealed class CudaBackend : BlasBackend
 
     internal nint Stream => _stream.DangerousGetHandle();
 
-    /// <summary>
-    /// Creates a CUDA backend on device 0, or explains why there is none. The math mode defaults to
-    /// <c>BLASLINEAR_CUDA_MATH</c> (<c>default</c> or <c>tf32</c>) when not given.
-    /// </summary>
-    /// <exception cref="BackendUnavailableException">No CUDA runtime, cuBLAS or device can be used.</exception>
-    public static CudaBackend Create(CudaMathMode? mathMode = null) =>
-        TryCreate(allowEmulator: true, mathMode, "cuda asked for", out string reason)
-        ?? throw new BackendUnavailableException(BackendKind.Cuda, reason);
+    /// <summary>The device ordinal; every thread makes it current before it makes its cuBLAS handle.</summary>
+    internal int Device { get; }
 
-    /// <inheritdoc/>
-    public override unsafe BackendDescription Describe()
-    {
-        ThrowIfDisposed();
-        int runtime = 0, driver = 0, major = 0, minor = 0, sms = 0, cublasVersion = 0;
-        nuint free = 0, total = 0;
-        Check(CudaRuntime.cudaRuntimeGetVersion(&runtime));
-        Check(CudaRuntime.cudaDriverGetVersion(&driver));
-        Check(CudaRuntime.cudaDeviceGetAttribute(&major, CudaRuntime.DeviceAttribute.ComputeCapabilityMajor, 0));
-        Check(CudaRuntime.cudaDeviceGetAttribute(&minor, CudaRuntime.DeviceAttribute.ComputeCapabilityMinor, 0));
-        Check(CudaRuntime.cudaDeviceGetAttribute(&sms, CudaRuntime.DeviceAttribute.MultiProcessorCount, 0));
-        Check(CudaRuntime.cudaMemGetInfo(&free, &total));
-        CheckCublas(Cublas.cublasGetVersion_v2(State().Handle, &cublasVersion));
-        return new BackendDescription(Kind,
-        [
-            new("backend", IsEmulator ? "CUDA (BlasLinear's CUDA emulator, computing on the host)" : "CUDA (cuBLAS)"),
-            new("device", $"0: {DeviceName()}, compute capability {major}.{minor}, {sms} multiprocessors"),
-            new("memory", $"{(ulong)total / (1024.0 * 1024 * 1024):0.0} GiB total, {(ulong)free / (1024.0 * 1024 * 1024):0.0} GiB free"),
-            new("runtime", Version(runtime)),
-            new("driver", Version(driver)),
-            new("cuBLAS", cublasVersion.ToString(CultureInfo.InvariantCulture)),
-            new("runtime library", NativeLibraries.CudaRuntime.ResolvedPath ?? "?"),
-            new("cuBLAS library", NativeLibraries.Cublas.ResolvedPath ?? "?"),
-            new("math mode", MathMode == CudaMathMode.Tf32 ? "TF32 tensor ops (opt-in)" : "default (full float32)"),
-            new("concurrency", "one stream per backend; one cuBLAS handle per calling thread"),
-            new("selection", _selection),
-        ]);
-    }
-
-    internal static CudaBackend? TryCreate(bool allowEmulator, CudaMathMode? mathMode, string selection, out string reason)
-    {
-        LoadedLibrary runtime = NativeLibraries.CudaRuntime;
-        if (!runtime.IsLoaded)
-        {
-            reason = "no CUDA runtime. " + runtime.DescribeFailure();
-            return null;
-        }
-
-        bool isEmulator = NativeLibrary.TryGetExport(runtime.Handle, "blemu_reset", out _);
-        if (isEmulator && !allowEmulator)
-        {
-            reason = $"{runtime.ResolvedPath} is BlasLinear's CUDA emulator, which is used only when CUDA is asked for explicitly";
-            return null;
-        }
-
-        int count = 0;
-        int status;
-        unsafe
-        {
-            status = CudaRuntime.cudaGetDeviceCount(&count);
-        }
-
-        if (status != 0)
-        {
-            string meaning = (CudaRuntime.Error)status switch
-            {
-                CudaRuntime.Error.NoDevice => "no CUDA-capable device",
-                CudaRuntime.Error.InsufficientDriver => "the driver is older than the runtime",
-                CudaRuntime.Error.SystemDriverMismatch => "the driver does not match the kernel module",
-                CudaRuntime.Error.InitializationError => "the driver could not initialise",
-                _ => "CUDA cannot be used",
-            };
-            reason = $"cudaGetDeviceCount returned {ErrorName(status)} ({status}): {meaning}";
-            return null;
-        }
-
-        if (count == 0)
-        {
-            reason = "cudaGetDeviceCount found 0 devices";
-            return null;
-        }
-
-        LoadedLibrary cublas = NativeLibraries.Cublas;
-        if (!cublas.IsLoaded)
-        {
-            reason = "no cuBLAS. " + cublas.DescribeFailure();
-            return null;
-        }
-
-        CudaMathMode mode = mathMode ?? MathModeFromEnvironment();
-        try
-        {
-            reason = string.Empty;
-            return new CudaBackend(mode, selection, isEmulator);
-        }
-        catch (CudaException e)
-        {
-            reason = e.Message;
-            return null;
-        }
-    }
-
-    /// <summary>Reads <c>BLASLINEAR_CUDA_MATH</c>: <c>default</c> (also when unset) or <c>tf32</c>.</summary>
-    /// <exception cref="InvalidOperationException">The variable holds another value.</exception>
-    internal static CudaMathMode MathModeFromEnvironment() =>
-        Environment.GetEnvironmentVariable("BLASLINEAR_CUDA_MATH")?.Trim().ToUpperInvariant() switch
-        {
-            null or "" or "DEFAULT" => CudaMathMode.Default,
-            "TF32" => CudaMathMode.Tf32,
-            string other => throw new InvalidOperationException($"BLASLINEAR_CUDA_MATH='{other}' is not one of default, tf32."),
-        };
-
-    /// <summary>Throws a typed exception for a failed runtime call; a sticky error marks the backend lost.</summary>
-    internal void Check(int status, [CallerArgumentExpression(nameof(status))] string call = "")
-    {
-        if (status != 0)
-        {
-            ThrowCuda(status, call);
-        }
-    }
+    /// <summary>Records that the CUDA context is lost; every later call fails at once with this reason.</summary>
+    internal void MarkLost(string reason) => _lostReason ??= reason;
 
     internal unsafe CudaDeviceMemoryHandle AllocateDevice(long bytes)
     {
@@ -194,7 +73,7 @@ public sealed class CudaBackend : BlasBackend
                 bytes, known ? (long)free : -1, known ? (long)total : -1);
         }
 
-        Check(status, nameof(CudaRuntime.cudaMalloc));
+        CudaException.ThrowIfFailed(status, this, nameof(CudaRuntime.cudaMalloc));
         owner.Adopt((nint)pointer);
         return owner;
     }
@@ -211,7 +90,7 @@ public sealed class CudaBackend : BlasBackend
                 $"cudaHostAlloc of {bytes} bytes of page-locked host memory failed: out of memory.", bytes, -1, -1);
         }
 
-        Check(status, nameof(CudaRuntime.cudaHostAlloc));
+        CudaException.ThrowIfFailed(status, this, nameof(CudaRuntime.cudaHostAlloc));
         owner.Adopt((nint)pointer);
         return owner;
     }
@@ -222,7 +101,7 @@ public sealed class CudaBackend : BlasBackend
         if (disposing)
         {
             _ = CudaRuntime.cudaStreamSynchronize(Stream);
-            foreach (ThreadState? state in _threads.Values)
+            foreach (CudaThreadState? state in _threads.Values)
             {
                 state?.Dispose();
             }
@@ -238,7 +117,7 @@ public sealed class CudaBackend : BlasBackend
     {
         if (_lostReason is string reason)
         {
-            throw new CudaException($"The CUDA backend is unusable since {reason}.{StickyAdvice}");
+            throw new CudaException($"The CUDA backend is unusable since {reason}.{CudaStatus.StickyAdvice}");
         }
     }
 
@@ -246,53 +125,55 @@ public sealed class CudaBackend : BlasBackend
 
     private protected override BlasBuffer AllocateCore(int[] shape, long length) => new CudaBuffer(this, shape, length, pageLockedMirror: false);
 
-
-    private protected override void SynchronizeCore() => Check(CudaRuntime.cudaStreamSynchronize(Stream));
+    private protected override void SynchronizeCore() => CudaException.ThrowIfFailed(CudaRuntime.cudaStreamSynchronize(Stream), this);
 
     private protected override unsafe void GemmCore(
         Transpose transA, Transpose transB, int m, int n, int k,
         float alpha, Operand a, int lda, Operand b, int ldb, float beta, Operand c, int ldc)
     {
-        ThreadState state = State();
+        CudaThreadState state = State();
+        var staging = new OrderedStaging(state.Staging);
         bool ta = transA == Transpose.Trans, tb = transB == Transpose.Trans;
         long cLength = BlasArguments.Needed(m, n, ldc);
-        float* pa = StageIn(state, 0, a, BlasArguments.Needed(ta ? k : m, ta ? m : k, lda));
-        float* pb = StageIn(state, 1, b, BlasArguments.Needed(tb ? n : k, tb ? k : n, ldb));
+        float* pa = staging.In(a, BlasArguments.Needed(ta ? k : m, ta ? m : k, lda));
+        float* pb = staging.In(b, BlasArguments.Needed(tb ? n : k, tb ? k : n, ldb));
         // A staged C is copied back whole, padding included, so it must go up whole when it has padding.
-        float* pc = StageOut(state, 2, c, cLength, preload: beta != 0 || ldc > n);
+        float* pc = staging.Out(c, cLength, copyIn: beta != 0 || ldc > n);
         SgemmRowMajor(state, transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
-        FinishOut(state, 2, c, cLength);
+        staging.CopyBack(c, cLength);
     }
 
     private protected override unsafe void GemvCore(
         Transpose trans, int m, int n, float alpha, Operand a, int lda, Operand x, float beta, Operand y)
     {
-        ThreadState state = State();
+        CudaThreadState state = State();
+        var staging = new OrderedStaging(state.Staging);
         int xLength = trans == Transpose.Trans ? m : n, yLength = trans == Transpose.Trans ? n : m;
-        float* pa = StageIn(state, 0, a, BlasArguments.Needed(m, n, lda));
-        float* px = StageIn(state, 1, x, xLength);
-        float* py = StageOut(state, 2, y, yLength, preload: beta != 0);
+        float* pa = staging.In(a, BlasArguments.Needed(m, n, lda));
+        float* px = staging.In(x, xLength);
+        float* py = staging.Out(y, yLength, copyIn: beta != 0);
         SgemvRowMajor(state, trans, m, n, alpha, pa, lda, px, beta, py);
-        FinishOut(state, 2, y, yLength);
+        staging.CopyBack(y, yLength);
     }
 
     private protected override unsafe void ScaleCore(Operand c, int rows, int cols, int ld, float beta)
     {
-        ThreadState state = State();
+        CudaThreadState state = State();
+        var staging = new OrderedStaging(state.Staging);
         long length = BlasArguments.Needed(rows, cols, ld);
-        float* pc = StageOut(state, 2, c, length, preload: true);
+        float* pc = staging.Out(c, length, copyIn: true);
         if (beta == 0)
         {
             // Zero bytes are 0.0f; a memset never reads, so NaN and Inf in C do not survive.
             if (ld == cols)
             {
-                Check(CudaRuntime.cudaMemsetAsync(pc, 0, (nuint)(length * sizeof(float)), Stream));
+                CudaException.ThrowIfFailed(CudaRuntime.cudaMemsetAsync(pc, 0, (nuint)(length * sizeof(float)), Stream), this);
             }
             else
             {
                 for (int r = 0; r < rows; r++)
                 {
-                    Check(CudaRuntime.cudaMemsetAsync(pc + (long)r * ld, 0, (nuint)cols * sizeof(float), Stream));
+                    CudaException.ThrowIfFailed(CudaRuntime.cudaMemsetAsync(pc + (long)r * ld, 0, (nuint)cols * sizeof(float), Stream), this);
                 }
             }
         }
@@ -308,28 +189,30 @@ public sealed class CudaBackend : BlasBackend
             }
         }
 
-        FinishOut(state, 2, c, length);
+        staging.CopyBack(c, length);
     }
 
     private protected override unsafe void BroadcastRowsCore(Operand row, Operand destination, int rows, int cols)
     {
-        ThreadState state = State();
+        CudaThreadState state = State();
+        var staging = new OrderedStaging(state.Staging);
         long length = (long)rows * cols;
-        float* pr = StageIn(state, 0, row, cols);
-        float* pd = StageOut(state, 2, destination, length, preload: false);
+        float* pr = staging.In(row, cols);
+        float* pd = staging.Out(destination, length, copyIn: false);
         // The rank-1 product ones[rows×1]·row[1×cols] writes the row into every row of the destination.
-        SgemmRowMajor(state, Transpose.NoTrans, Transpose.NoTrans, rows, cols, 1, 1f, state.Ones(this, rows), 1, pr, cols, 0f, pd, cols);
-        FinishOut(state, 2, destination, length);
+        SgemmRowMajor(state, Transpose.NoTrans, Transpose.NoTrans, rows, cols, 1, 1f, state.Ones(rows), 1, pr, cols, 0f, pd, cols);
+        staging.CopyBack(destination, length);
     }
 
     private protected override unsafe void AddRowSumsCore(Operand source, int rows, int cols, Operand destination)
     {
-        ThreadState state = State();
-        float* ps = StageIn(state, 0, source, (long)rows * cols);
-        float* pd = StageOut(state, 2, destination, cols, preload: true);
+        CudaThreadState state = State();
+        var staging = new OrderedStaging(state.Staging);
+        float* ps = staging.In(source, (long)rows * cols);
+        float* pd = staging.Out(destination, cols, copyIn: true);
         // Σ over rows is sourceᵀ·ones.
-        SgemvRowMajor(state, Transpose.Trans, rows, cols, 1f, ps, cols, state.Ones(this, rows), 1f, pd);
-        FinishOut(state, 2, destination, cols);
+        SgemvRowMajor(state, Transpose.Trans, rows, cols, 1f, ps, cols, state.Ones(rows), 1f, pd);
+        staging.CopyBack(destination, cols);
     }
 
     /// <summary>
@@ -340,228 +223,71 @@ public sealed class CudaBackend : BlasBackend
     /// the flag flipped.
     /// </summary>
     private unsafe void SgemmRowMajor(
-        ThreadState state, Transpose transA, Transpose transB, int m, int n, int k,
+        CudaThreadState state, Transpose transA, Transpose transB, int m, int n, int k,
         float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc) =>
-        CheckCublas(Cublas.cublasSgemm_v2(state.Handle, transB.ToCublas(), transA.ToCublas(), n, m, k,
-            &alpha, b, ldb, a, lda, &beta, c, ldc));
+        CublasException.ThrowIfFailed(Cublas.cublasSgemm_v2(state.Handle, transB.ToCublas(), transA.ToCublas(), n, m, k,
+            &alpha, b, ldb, a, lda, &beta, c, ldc), this);
 
     private unsafe void SgemvRowMajor(
-        ThreadState state, Transpose trans, int m, int n, float alpha, float* a, int lda, float* x, float beta, float* y) =>
-        CheckCublas(Cublas.cublasSgemv_v2(state.Handle, trans.Flipped().ToCublas(), n, m,
-            &alpha, a, lda, x, 1, &beta, y, 1));
+        CudaThreadState state, Transpose trans, int m, int n, float alpha, float* a, int lda, float* x, float beta, float* y) =>
+        CublasException.ThrowIfFailed(Cublas.cublasSgemv_v2(state.Handle, trans.Flipped().ToCublas(), n, m,
+            &alpha, a, lda, x, 1, &beta, y, 1), this);
 
-    private unsafe void Sscal(ThreadState state, int n, float alpha, float* x) =>
-        CheckCublas(Cublas.cublasSscal_v2(state.Handle, n, &alpha, x, 1));
+    private unsafe void Sscal(CudaThreadState state, int n, float alpha, float* x) =>
+        CublasException.ThrowIfFailed(Cublas.cublasSscal_v2(state.Handle, n, &alpha, x, 1), this);
 
-    private unsafe float* StageIn(ThreadState state, int slot, Operand operand, long length)
+    private CudaThreadState State()
     {
-        if (!operand.IsHostSpan)
-        {
-            return operand.Pointer;
-        }
-
-        float* staged = state.Reserve(this, slot, length);
-        Check(CudaRuntime.cudaMemcpyAsync(staged, operand.Pointer, (nuint)(length * sizeof(float)), CudaRuntime.MemcpyKind.HostToDevice, Stream));
-        return staged;
-    }
-
-    private unsafe float* StageOut(ThreadState state, int slot, Operand operand, long length, bool preload) =>
-        preload ? StageIn(state, slot, operand, length)
-        : operand.IsHostSpan ? state.Reserve(this, slot, length)
-        : operand.Pointer;
-
-    private unsafe void FinishOut(ThreadState state, int slot, Operand operand, long length)
-    {
-        if (operand.IsHostSpan)
-        {
-            Check(CudaRuntime.cudaMemcpyAsync(operand.Pointer, state.Reserve(this, slot, length), (nuint)(length * sizeof(float)), CudaRuntime.MemcpyKind.DeviceToHost, Stream));
-            Check(CudaRuntime.cudaStreamSynchronize(Stream));
-        }
-    }
-
-    private void CheckCublas(int status, [CallerArgumentExpression(nameof(status))] string call = "")
-    {
-        if (status != 0)
-        {
-            ThrowCublas(status, call);
-        }
-    }
-
-    [DoesNotReturn]
-    private void ThrowCuda(int status, string call)
-    {
-        bool sticky = IsSticky(status);
-        string name = ErrorName(status);
-        if (sticky)
-        {
-            _lostReason ??= $"{Shorten(call)} failed with {name}";
-        }
-
-        throw new CudaException(
-            $"{Shorten(call)} failed: {name} ({status}): {ErrorText(status)}.{(sticky ? StickyAdvice : string.Empty)}",
-            Shorten(call), status, name, sticky);
-    }
-
-    [DoesNotReturn]
-    private void ThrowCublas(int status, string call)
-    {
-        // An execution failure can hide a sticky runtime error; the stream reports it.
-        int underlying = CudaRuntime.cudaStreamSynchronize(Stream);
-        bool sticky = IsSticky(underlying);
-        string name = CublasStatusName(status);
-        if (sticky)
-        {
-            _lostReason ??= $"{Shorten(call)} failed with {name} over {ErrorName(underlying)}";
-        }
-
-        string cause = underlying != 0 ? $" (the stream reports {ErrorName(underlying)} ({underlying}))" : string.Empty;
-        throw new CublasException(
-            $"{Shorten(call)} failed: {name} ({status}): {CublasStatusText(status)}{cause}.{(sticky ? StickyAdvice : string.Empty)}",
-            Shorten(call), status, name, sticky);
-    }
-
-    /// <summary>The errors after which the CUDA context is unusable (driver_types.h: 700, 710, 714–719).</summary>
-    private static bool IsSticky(int status) => status is 700 or 710 or (>= 714 and <= 719);
-
-    /// <summary>The function name of a call expression, for messages.</summary>
-    private static string Shorten(string call)
-    {
-        int open = call.IndexOf('(', StringComparison.Ordinal);
-        string name = open < 0 ? call : call[..open];
-        return name[(name.LastIndexOf('.') + 1)..];
-    }
-
-    private static unsafe string ErrorName(int status) => Marshal.PtrToStringUTF8((nint)CudaRuntime.cudaGetErrorName(status)) ?? $"cudaError {status}";
-
-    private static unsafe string ErrorText(int status) => Marshal.PtrToStringUTF8((nint)CudaRuntime.cudaGetErrorString(status)) ?? "unknown error";
-
-    private unsafe string CublasStatusName(int status) => _hasStatusNames
-        ? Marshal.PtrToStringUTF8((nint)Cublas.cublasGetStatusName(status)) ?? status.ToString(CultureInfo.InvariantCulture)
-        : Enum.IsDefined((Cublas.Status)status) ? $"CUBLAS_STATUS_{(Cublas.Status)status}" : $"cublasStatus {status}";
-
-    private unsafe string CublasStatusText(int status) => _hasStatusNames
-        ? Marshal.PtrToStringUTF8((nint)Cublas.cublasGetStatusString(status)) ?? "unknown status"
-        : "this cuBLAS has no status text";
-
-    private static string Version(int version) =>
-        $"{version / 1000}.{version % 1000 / 10} ({version.ToString(CultureInfo.InvariantCulture)})";
-
-    /// <summary>The device name: the first field of <c>cudaDeviceProp</c>, whose size varies by version.</summary>
-    private unsafe string DeviceName()
-    {
-        foreach (string export in new[] { "cudaGetDeviceProperties_v2", "cudaGetDeviceProperties" })
-        {
-            if (!NativeLibrary.TryGetExport(NativeLibraries.CudaRuntime.Handle, export, out nint address))
-            {
-                continue;
-            }
-
-            // Far larger than any version's struct; only the leading char name[256] is read.
-            const int PropertiesBytes = 16 * 1024;
-            byte* properties = (byte*)NativeMemory.AllocZeroed(PropertiesBytes);
-            try
-            {
-                var getProperties = (delegate* unmanaged<byte*, int, int>)address;
-                Check(getProperties(properties, 0), export);
-                return Marshal.PtrToStringUTF8((nint)properties, new ReadOnlySpan<byte>(properties, 256).IndexOf((byte)0) is int end and >= 0 ? end : 256);
-            }
-            finally
-            {
-                NativeMemory.Free(properties);
-            }
-        }
-
-        return "?";
-    }
-
-    private ThreadState State()
-    {
-        ThreadState? state = _threads.Value;
+        CudaThreadState? state = _threads.Value;
         if (state is null)
         {
-            state = new ThreadState(this);
+            state = new CudaThreadState(this);
             _threads.Value = state;
         }
 
         return state;
     }
 
-    /// <summary>What one calling thread owns: its cuBLAS handle, staging buffers and a ones vector.</summary>
-    private sealed class ThreadState : IDisposable
+    /// <summary>
+    /// One call's host-span operands, staged in order through the thread's page-locked buffers: the n-th
+    /// host span of the call uses buffer n. Device operands pass through untouched.
+    /// </summary>
+    private unsafe ref struct OrderedStaging(CudaStagingBuffers buffers)
     {
-        private readonly CublasHandle _handle = new();
-        private readonly CudaBuffer?[] _staging = new CudaBuffer?[3];
-        private CudaBuffer? _ones;
+        private int _next;
+        private CudaBuffer? _output;
 
-        public unsafe ThreadState(CudaBackend backend)
+        public float* In(Operand operand, long length)
         {
-            nint handle;
-            backend.CheckCublas(Cublas.cublasCreate_v2(&handle));
-            _handle.Adopt(handle);
-            try
+            if (!operand.IsHostSpan)
             {
-                backend.CheckCublas(Cublas.cublasSetStream_v2(handle, backend.Stream));
-                var mode = backend.MathMode == CudaMathMode.Tf32 ? Cublas.MathMode.Tf32TensorOp : Cublas.MathMode.Default;
-                backend.CheckCublas(Cublas.cublasSetMathMode(handle, mode));
-            }
-            catch
-            {
-                _handle.Dispose();
-                throw;
-            }
-        }
-
-        public nint Handle => _handle.DangerousGetHandle();
-
-        /// <summary>Staging slot <paramref name="slot"/>, grown to hold at least <paramref name="length"/> floats.</summary>
-        public unsafe float* Reserve(CudaBackend backend, int slot, long length)
-        {
-            CudaBuffer? buffer = _staging[slot];
-            if (buffer is null || buffer.Length < length)
-            {
-                buffer?.Dispose();
-                _staging[slot] = null;
-                _staging[slot] = buffer = new CudaBuffer(backend, [checked((int)length)], length, pageLockedMirror: false);
+                return operand.Pointer;
             }
 
+            CudaBuffer buffer = buffers.Reserve(_next++, length);
+            buffer.CopyPrefixFrom(new ReadOnlySpan<float>(operand.Pointer, checked((int)length)));
             return buffer.Pointer;
         }
 
-        /// <summary>A device vector of at least <paramref name="length"/> ones.</summary>
-        public unsafe float* Ones(CudaBackend backend, int length)
+        public float* Out(Operand operand, long length, bool copyIn)
         {
-            if (_ones is null || _ones.Length < length)
+            if (!operand.IsHostSpan)
             {
-                _ones?.Dispose();
-                _ones = null;
-                var ones = new CudaBuffer(backend, [length], length, pageLockedMirror: false);
-                try
-                {
-                    var values = new float[length];
-                    Array.Fill(values, 1f);
-                    ones.CopyFrom(values);
-                }
-                catch
-                {
-                    ones.Dispose();
-                    throw;
-                }
-
-                _ones = ones;
+                return operand.Pointer;
             }
 
-            return _ones.Pointer;
-        }
-
-        public void Dispose()
-        {
-            foreach (CudaBuffer? buffer in _staging)
+            CudaBuffer buffer = buffers.Reserve(_next++, length);
+            if (copyIn)
             {
-                buffer?.Dispose();
+                buffer.CopyPrefixFrom(new ReadOnlySpan<float>(operand.Pointer, checked((int)length)));
             }
 
-            _ones?.Dispose();
-            _handle.Dispose();
+            _output = buffer;
+            return buffer.Pointer;
         }
+
+        /// <summary>Brings a staged result back to its host span; returns once it is there.</summary>
+        public readonly void CopyBack(Operand operand, long length) =>
+            _output?.CopyRangeTo(0, new Span<float>(operand.Pointer, checked((int)length)));
     }
 }

@@ -76,17 +76,33 @@ internal sealed class CudaBuffer : BlasBuffer
         {
             float* mirror = (float*)_mirror.DangerousGetHandle() + offset;
             // The previous transfer through the mirror must be complete before it is overwritten.
-            _backend.Check(cudaStreamSynchronize(_backend.Stream));
+            CudaException.ThrowIfFailed(cudaStreamSynchronize(_backend.Stream), _backend);
             source.CopyTo(new Span<float>(mirror, source.Length));
-            _backend.Check(cudaMemcpyAsync(device, mirror, bytes, MemcpyKind.HostToDevice, _backend.Stream));
+            CudaException.ThrowIfFailed(cudaMemcpyAsync(device, mirror, bytes, MemcpyKind.HostToDevice, _backend.Stream), _backend);
             return;
         }
 
         fixed (float* host = source)
         {
-            // From pageable memory the call returns once the source has been consumed.
-            _backend.Check(cudaMemcpyAsync(device, host, bytes, MemcpyKind.HostToDevice, _backend.Stream));
+            // A copy from pageable memory may still be queued when cudaMemcpyAsync returns: the source must
+            // stay pinned and unchanged until the stream has run it.
+            CudaException.ThrowIfFailed(cudaMemcpyAsync(device, host, bytes, MemcpyKind.HostToDevice, _backend.Stream), _backend);
+            CudaException.ThrowIfFailed(cudaStreamSynchronize(_backend.Stream), _backend);
         }
+    }
+
+    /// <summary>Sets every element to <paramref name="value"/> through the page-locked mirror.</summary>
+    internal unsafe void Fill(float value)
+    {
+        if (_mirror is null)
+        {
+            throw new InvalidOperationException("Only a buffer with a page-locked mirror can be filled from the host.");
+        }
+
+        float* mirror = (float*)_mirror.DangerousGetHandle();
+        CudaException.ThrowIfFailed(cudaStreamSynchronize(_backend.Stream), _backend);
+        new Span<float>(mirror, checked((int)Length)).Fill(value);
+        CudaException.ThrowIfFailed(cudaMemcpyAsync(Pointer, mirror, (nuint)Length * sizeof(float), MemcpyKind.HostToDevice, _backend.Stream), _backend);
     }
 
     private protected override unsafe void Download(long offset, Span<float> destination)
@@ -101,19 +117,19 @@ internal sealed class CudaBuffer : BlasBuffer
         if (_mirror is not null)
         {
             float* mirror = (float*)_mirror.DangerousGetHandle() + offset;
-            _backend.Check(cudaMemcpyAsync(mirror, device, bytes, MemcpyKind.DeviceToHost, _backend.Stream));
-            _backend.Check(cudaStreamSynchronize(_backend.Stream));
+            CudaException.ThrowIfFailed(cudaMemcpyAsync(mirror, device, bytes, MemcpyKind.DeviceToHost, _backend.Stream), _backend);
+            CudaException.ThrowIfFailed(cudaStreamSynchronize(_backend.Stream), _backend);
             new ReadOnlySpan<float>(mirror, destination.Length).CopyTo(destination);
             return;
         }
 
         fixed (float* host = destination)
         {
-            _backend.Check(cudaMemcpyAsync(host, device, bytes, MemcpyKind.DeviceToHost, _backend.Stream));
-            _backend.Check(cudaStreamSynchronize(_backend.Stream));
+            CudaException.ThrowIfFailed(cudaMemcpyAsync(host, device, bytes, MemcpyKind.DeviceToHost, _backend.Stream), _backend);
+            CudaException.ThrowIfFailed(cudaStreamSynchronize(_backend.Stream), _backend);
         }
     }
 
     private protected override unsafe void ClearCore() =>
-        _backend.Check(cudaMemsetAsync((void*)_memory.DangerousGetHandle(), 0, (nuint)(Math.Max(1, Length) * sizeof(float)), _backend.Stream));
+        CudaException.ThrowIfFailed(cudaMemsetAsync((void*)_memory.DangerousGetHandle(), 0, (nuint)(Math.Max(1, Length) * sizeof(float)), _backend.Stream), _backend);
 }

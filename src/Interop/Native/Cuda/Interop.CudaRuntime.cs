@@ -65,9 +65,6 @@ internal static unsafe partial class Interop
         internal static partial int cudaFree(void* devPtr);
 
         [LibraryImport(LibraryName)]
-        internal static partial int cudaMemcpy(void* dst, void* src, nuint count, MemcpyKind kind);
-
-        [LibraryImport(LibraryName)]
         internal static partial int cudaMemcpyAsync(void* dst, void* src, nuint count, MemcpyKind kind, nint stream);
 
         [LibraryImport(LibraryName)]

@@ -1,0 +1,73 @@
+using static BlasLinear.Native.Interop;
+
+namespace BlasLinear.Backends;
+
+/// <summary>
+/// What one thread calling a <see cref="CudaBackend"/> owns: its cuBLAS handle (bound to the backend's
+/// stream and math mode once, when made, so no thread changes a handle another uses), the staging
+/// buffers for host spans passed straight to the backend, and a vector of ones for row sums and broadcasts.
+/// </summary>
+internal sealed class CudaThreadState : IDisposable
+{
+    private readonly CudaBackend _backend;
+    private readonly CublasHandle _handle = new();
+    private CudaBuffer? _ones;
+
+    public unsafe CudaThreadState(CudaBackend backend)
+    {
+        _backend = backend;
+        Staging = new CudaStagingBuffers(backend);
+        // The current device is per thread, and a handle belongs to the device current when it is made.
+        CudaException.ThrowIfFailed(CudaRuntime.cudaSetDevice(backend.Device), backend);
+        nint handle;
+        CublasException.ThrowIfFailed(Cublas.cublasCreate_v2(&handle), backend);
+        _handle.Adopt(handle);
+        try
+        {
+            CublasException.ThrowIfFailed(Cublas.cublasSetStream_v2(handle, backend.Stream), backend);
+            var mode = backend.MathMode == CudaMathMode.Tf32 ? Cublas.MathMode.Tf32TensorOp : Cublas.MathMode.Default;
+            CublasException.ThrowIfFailed(Cublas.cublasSetMathMode(handle, mode), backend);
+        }
+        catch
+        {
+            _handle.Dispose();
+            throw;
+        }
+    }
+
+    public nint Handle => _handle.DangerousGetHandle();
+
+    /// <summary>Staging for host-span operands, in the order a call stages them.</summary>
+    public CudaStagingBuffers Staging { get; }
+
+    /// <summary>A device vector of at least <paramref name="length"/> ones, uploaded through page-locked memory.</summary>
+    public unsafe float* Ones(int length)
+    {
+        if (_ones is null || _ones.Length < length)
+        {
+            _ones?.Dispose();
+            _ones = null;
+            var ones = new CudaBuffer(_backend, [length], length, pageLockedMirror: true);
+            try
+            {
+                ones.Fill(1f);
+            }
+            catch
+            {
+                ones.Dispose();
+                throw;
+            }
+
+            _ones = ones;
+        }
+
+        return _ones.Pointer;
+    }
+
+    public void Dispose()
+    {
+        Staging.Dispose();
+        _ones?.Dispose();
+        _handle.Dispose();
+    }
+}
