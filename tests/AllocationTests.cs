@@ -17,7 +17,7 @@ public class AllocationTests
 {
     [SkippableTheory]
     [MemberData(nameof(LayerFactory.BackendsFormsAndBias), MemberType = typeof(LayerFactory))]
-    public void Forward_and_backward_allocate_nothing_after_warm_up_even_under_contention(string backendName, string form, bool bias)
+    public void Forward_and_backward_allocate_nothing_after_warm_up_even_under_contention(TestBackend backendName, LayerKind form, bool bias)
     {
         var backend = TestBackends.Get(backendName);
         using LinearLayer layer = LayerFactory.Create(form, 129, 65, bias, backend);

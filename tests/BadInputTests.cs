@@ -8,10 +8,10 @@ namespace BlasLinear.Tests;
 [EmulatorChecked]
 public class BadInputTests
 {
-    public static TheoryData<string, string> Rows()
+    public static TheoryData<TestBackend, string> Rows()
     {
-        var data = new TheoryData<string, string>();
-        foreach (string backend in TestBackends.All)
+        var data = new TheoryData<TestBackend, string>();
+        foreach (TestBackend backend in TestBackends.All)
         {
             foreach (BadInputTable.Row row in BadInputTable.Cases)
             {
@@ -24,7 +24,7 @@ public class BadInputTests
 
     [SkippableTheory]
     [MemberData(nameof(Rows))]
-    public void Row_throws_its_exception_naming_the_rule(string backendName, string rowName)
+    public void Row_throws_its_exception_naming_the_rule(TestBackend backendName, string rowName)
     {
         BadInputTable.Row row = BadInputTable.Cases.Single(c => c.Name == rowName);
 

@@ -29,7 +29,7 @@ public sealed class CudaEmulatorTests : IDisposable
     }
 
     /// <summary>A layer's whole life on host spans: construction, forward, backward, parameter download.</summary>
-    private static void Workload(BlasBackend backend, string form, int batch = 5)
+    private static void Workload(BlasBackend backend, LayerKind form, int batch = 5)
     {
         using LinearLayer layer = LayerFactory.Create(form, 33, 17, true, backend);
         float[] x = TestData.Uniform(batch * 33, 1), dy = TestData.Uniform(batch * 17, 2);
@@ -48,7 +48,7 @@ public sealed class CudaEmulatorTests : IDisposable
     [SkippableTheory]
     [InlineData(LayerFactory.Linear)]
     [InlineData(LayerFactory.ParameterLinear)]
-    public void A_failure_at_each_allocation_is_typed_leaks_nothing_and_leaves_the_backend_usable(string form)
+    public void A_failure_at_each_allocation_is_typed_leaks_nothing_and_leaves_the_backend_usable(LayerKind form)
     {
         using BlasBackend backend = CudaBackend.Create();
         Workload(backend, form);
@@ -182,7 +182,7 @@ public sealed class CudaEmulatorTests : IDisposable
     [SkippableTheory]
     [InlineData(LayerFactory.Linear)]
     [InlineData(LayerFactory.ParameterLinear)]
-    public void Host_span_calls_allocate_nothing_after_the_first_call_of_a_batch_size(string form)
+    public void Host_span_calls_allocate_nothing_after_the_first_call_of_a_batch_size(LayerKind form)
     {
         using BlasBackend backend = CudaBackend.Create();
         using LinearLayer layer = LayerFactory.Create(form, 65, 31, true, backend);

@@ -9,10 +9,10 @@ namespace BlasLinear.Tests;
 [EmulatorChecked]
 public class GemmTests
 {
-    public static TheoryData<string, Transpose, Transpose> BackendsAndTransposes()
+    public static TheoryData<TestBackend, Transpose, Transpose> BackendsAndTransposes()
     {
-        var data = new TheoryData<string, Transpose, Transpose>();
-        foreach (string backend in TestBackends.AllWithRoutes)
+        var data = new TheoryData<TestBackend, Transpose, Transpose>();
+        foreach (TestBackend backend in TestBackends.AllWithRoutes)
         {
             foreach (Transpose ta in new[] { Transpose.NoTrans, Transpose.Trans })
             {
@@ -28,7 +28,7 @@ public class GemmTests
 
     [SkippableTheory]
     [MemberData(nameof(TestBackends.NamesWithRoutes), MemberType = typeof(TestBackends))]
-    public void Golden_row_major_product_is_exact(string backendName)
+    public void Golden_row_major_product_is_exact(TestBackend backendName)
     {
         BlasBackend backend = TestBackends.Get(backendName);
         float[] a = [1, 2, 3, 4], b = [5, 6, 7, 8];
@@ -42,7 +42,7 @@ public class GemmTests
 
     [SkippableTheory]
     [MemberData(nameof(BackendsAndTransposes))]
-    public void Golden_products_with_each_transpose_are_exact(string backendName, Transpose transA, Transpose transB)
+    public void Golden_products_with_each_transpose_are_exact(TestBackend backendName, Transpose transA, Transpose transB)
     {
         BlasBackend backend = TestBackends.Get(backendName);
         const int m = 3, n = 4, k = 5;
@@ -63,7 +63,7 @@ public class GemmTests
     /// </summary>
     [SkippableTheory]
     [MemberData(nameof(BackendsAndTransposes))]
-    public void Sweep_matches_float64_within_the_bound_and_keeps_padding(string backendName, Transpose transA, Transpose transB)
+    public void Sweep_matches_float64_within_the_bound_and_keeps_padding(TestBackend backendName, Transpose transA, Transpose transB)
     {
         BlasBackend backend = TestBackends.Get(backendName);
         float[] alphas = [1f, 0.7f, -1.5f], betas = [0f, 1f, 1.3f];
@@ -84,7 +84,7 @@ public class GemmTests
 
     [SkippableTheory]
     [MemberData(nameof(BackendsAndTransposes))]
-    public void Every_alpha_beta_pair_is_within_the_bound(string backendName, Transpose transA, Transpose transB)
+    public void Every_alpha_beta_pair_is_within_the_bound(TestBackend backendName, Transpose transA, Transpose transB)
     {
         BlasBackend backend = TestBackends.Get(backendName);
         foreach (float alpha in new[] { 1f, 0.7f, -1.5f })
@@ -99,7 +99,7 @@ public class GemmTests
     /// <summary>TESTING.md case 3: the zero sizes PyTorch tests.</summary>
     [SkippableTheory]
     [MemberData(nameof(BackendsAndTransposes))]
-    public void Zero_sizes_leave_C_untouched_or_scale_it_exactly(string backendName, Transpose transA, Transpose transB)
+    public void Zero_sizes_leave_C_untouched_or_scale_it_exactly(TestBackend backendName, Transpose transA, Transpose transB)
     {
         BlasBackend backend = TestBackends.Get(backendName);
         foreach (int m in new[] { 0, 1, 25 })
@@ -145,7 +145,7 @@ public class GemmTests
 
     [SkippableTheory]
     [MemberData(nameof(TestBackends.NamesWithRoutes), MemberType = typeof(TestBackends))]
-    public void Empty_product_makes_no_write_even_with_padding(string backendName)
+    public void Empty_product_makes_no_write_even_with_padding(TestBackend backendName)
     {
         BlasBackend backend = TestBackends.Get(backendName);
         float[] c = [float.NaN, 5, 6];
@@ -160,7 +160,7 @@ public class GemmTests
     /// <summary>TESTING.md case 4: β = 0 never reads C.</summary>
     [SkippableTheory]
     [MemberData(nameof(TestBackends.NamesWithRoutes), MemberType = typeof(TestBackends))]
-    public void Beta_zero_never_reads_C(string backendName)
+    public void Beta_zero_never_reads_C(TestBackend backendName)
     {
         BlasBackend backend = TestBackends.Get(backendName);
         foreach (int size in new[] { 2, 300 })
@@ -183,7 +183,7 @@ public class GemmTests
     /// <summary>TESTING.md case 5: α = 0 with NaN in A gives β·C bit for bit.</summary>
     [SkippableTheory]
     [MemberData(nameof(TestBackends.NamesWithRoutes), MemberType = typeof(TestBackends))]
-    public void Alpha_zero_ignores_NaN_in_A(string backendName)
+    public void Alpha_zero_ignores_NaN_in_A(TestBackend backendName)
     {
         BlasBackend backend = TestBackends.Get(backendName);
         foreach (int size in new[] { 2, 64, 100, 128 })
@@ -205,7 +205,7 @@ public class GemmTests
     /// <summary>TESTING.md case 6: a NaN or Inf in an input reaches exactly the outputs that depend on it.</summary>
     [SkippableTheory]
     [MemberData(nameof(TestBackends.NamesWithRoutes), MemberType = typeof(TestBackends))]
-    public void NaN_and_Inf_propagate_to_exactly_the_affected_outputs(string backendName)
+    public void NaN_and_Inf_propagate_to_exactly_the_affected_outputs(TestBackend backendName)
     {
         BlasBackend backend = TestBackends.Get(backendName);
         const int m = 33, n = 17, k = 65;
@@ -232,7 +232,7 @@ public class GemmTests
 
     [SkippableTheory]
     [MemberData(nameof(BackendsAndTransposes))]
-    public void Gemm_on_buffers_matches_gemm_on_spans(string backendName, Transpose transA, Transpose transB)
+    public void Gemm_on_buffers_matches_gemm_on_spans(TestBackend backendName, Transpose transA, Transpose transB)
     {
         BlasBackend backend = TestBackends.Get(backendName);
         const int m = 17, n = 31, k = 65;
@@ -252,7 +252,7 @@ public class GemmTests
 
     [SkippableTheory]
     [MemberData(nameof(TestBackends.NamesWithRoutes), MemberType = typeof(TestBackends))]
-    public void Gemv_matches_float64_and_never_reads_y_when_beta_is_zero(string backendName)
+    public void Gemv_matches_float64_and_never_reads_y_when_beta_is_zero(TestBackend backendName)
     {
         BlasBackend backend = TestBackends.Get(backendName);
         foreach (Transpose trans in new[] { Transpose.NoTrans, Transpose.Trans })

@@ -41,7 +41,7 @@ public class IsolatedTests
     /// <summary>TESTING.md case 13: create/dispose cycles, forgotten layers, double dispose.</summary>
     [SkippableTheory]
     [MemberData(nameof(LayerFactory.BackendsAndForms), MemberType = typeof(LayerFactory))]
-    public void Ten_thousand_create_dispose_cycles_leave_no_live_allocation(string backendName, string form)
+    public void Ten_thousand_create_dispose_cycles_leave_no_live_allocation(TestBackend backendName, LayerKind form)
     {
         BlasBackend backend = TestBackends.Get(backendName);
         long before = LiveAllocations(backend);
@@ -62,7 +62,7 @@ public class IsolatedTests
 
     [SkippableTheory]
     [MemberData(nameof(LayerFactory.BackendsAndForms), MemberType = typeof(LayerFactory))]
-    public void Thousand_forgotten_layers_are_freed_by_the_collector(string backendName, string form)
+    public void Thousand_forgotten_layers_are_freed_by_the_collector(TestBackend backendName, LayerKind form)
     {
         BlasBackend backend = TestBackends.Get(backendName);
         long before = LiveAllocations(backend);
@@ -80,7 +80,7 @@ public class IsolatedTests
 
     [SkippableTheory]
     [MemberData(nameof(LayerFactory.BackendsAndForms), MemberType = typeof(LayerFactory))]
-    public void Double_dispose_is_a_no_op_and_use_after_dispose_throws(string backendName, string form)
+    public void Double_dispose_is_a_no_op_and_use_after_dispose_throws(TestBackend backendName, LayerKind form)
     {
         BlasBackend backend = TestBackends.Get(backendName);
         long before = LiveAllocations(backend);
@@ -209,7 +209,7 @@ public class IsolatedTests
 
     [SkippableTheory]
     [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
-    public async Task Two_hundred_concurrent_thread_pool_calls_finish_and_are_correct(string backendName)
+    public async Task Two_hundred_concurrent_thread_pool_calls_finish_and_are_correct(TestBackend backendName)
     {
         BlasBackend backend = TestBackends.Get(backendName);
         using LinearLayer layer = LayerFactory.Create(LayerFactory.Linear, 129, 65, true, backend);
@@ -252,7 +252,7 @@ public class IsolatedTests
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private static void CreateAndForget(BlasBackend backend, string form, int count)
+    private static void CreateAndForget(BlasBackend backend, LayerKind form, int count)
     {
         for (int i = 0; i < count; i++)
         {

@@ -12,7 +12,7 @@ public class LayerTests
 {
     [SkippableTheory]
     [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
-    public void Linear_golden_forward_and_backward_are_exact(string backendName)
+    public void Linear_golden_forward_and_backward_are_exact(TestBackend backendName)
     {
         // W[out=2, in=3] = [[1,2,3],[4,5,6]], b = [10, 20], X[2,3] = [[1,0,-1],[2,1,0]].
         using var layer = new Linear(3, 2, backend: TestBackends.Get(backendName));
@@ -37,7 +37,7 @@ public class LayerTests
 
     [SkippableTheory]
     [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
-    public void ParameterLinear_golden_forward_and_backward_are_exact(string backendName)
+    public void ParameterLinear_golden_forward_and_backward_are_exact(TestBackend backendName)
     {
         // W[in=3, out=2] = [[1,4],[2,5],[3,6]] (the transpose of the Linear golden weight): same results.
         using var layer = new ParameterLinear(3, 2, backend: TestBackends.Get(backendName));
@@ -64,7 +64,7 @@ public class LayerTests
     /// </summary>
     [SkippableTheory]
     [MemberData(nameof(LayerFactory.BackendsFormsAndBias), MemberType = typeof(LayerFactory))]
-    public void Sweep_forward_and_backward_match_float64(string backendName, string form, bool bias)
+    public void Sweep_forward_and_backward_match_float64(TestBackend backendName, LayerKind form, bool bias)
     {
         BlasBackend backend = TestBackends.Get(backendName);
         int[] sizes = TestData.SweepSizes;
@@ -83,7 +83,7 @@ public class LayerTests
 
     [SkippableTheory]
     [MemberData(nameof(LayerFactory.BackendsFormsAndBias), MemberType = typeof(LayerFactory))]
-    public void Every_batch_size_of_the_sweep_matches_float64(string backendName, string form, bool bias)
+    public void Every_batch_size_of_the_sweep_matches_float64(TestBackend backendName, LayerKind form, bool bias)
     {
         using LinearLayer layer = LayerFactory.Create(form, 65, 31, bias, TestBackends.Get(backendName));
         foreach (int m in TestData.SweepSizes)
@@ -95,7 +95,7 @@ public class LayerTests
     /// <summary>TESTING.md case 7: analytic gradients against central differences of a float64 loss.</summary>
     [SkippableTheory]
     [MemberData(nameof(LayerFactory.BackendsFormsAndBias), MemberType = typeof(LayerFactory))]
-    public void Gradients_match_central_finite_differences(string backendName, string form, bool bias)
+    public void Gradients_match_central_finite_differences(TestBackend backendName, LayerKind form, bool bias)
     {
         const int m = 3, inFeatures = 5, outFeatures = 4;
         using LinearLayer layer = LayerFactory.Create(form, inFeatures, outFeatures, bias, TestBackends.Get(backendName));
@@ -169,7 +169,7 @@ public class LayerTests
     /// <summary>TESTING.md case 8: an empty batch.</summary>
     [SkippableTheory]
     [MemberData(nameof(LayerFactory.BackendsFormsAndBias), MemberType = typeof(LayerFactory))]
-    public void Empty_batch_gives_empty_outputs_and_adds_nothing_to_gradients(string backendName, string form, bool bias)
+    public void Empty_batch_gives_empty_outputs_and_adds_nothing_to_gradients(TestBackend backendName, LayerKind form, bool bias)
     {
         using LinearLayer layer = LayerFactory.Create(form, 7, 5, bias, TestBackends.Get(backendName));
 
@@ -199,7 +199,7 @@ public class LayerTests
     /// <summary>TESTING.md case 9: gradients accumulate, and ZeroGrad gives exact zeros.</summary>
     [SkippableTheory]
     [MemberData(nameof(LayerFactory.BackendsFormsAndBias), MemberType = typeof(LayerFactory))]
-    public void Two_backward_calls_accumulate_the_sum_of_two_separate_ones(string backendName, string form, bool bias)
+    public void Two_backward_calls_accumulate_the_sum_of_two_separate_ones(TestBackend backendName, LayerKind form, bool bias)
     {
         BlasBackend backend = TestBackends.Get(backendName);
         using LinearLayer layer = LayerFactory.Create(form, 17, 9, bias, backend);
@@ -234,7 +234,7 @@ public class LayerTests
     /// <summary>TESTING.md case 10: leading dimensions flatten into rows.</summary>
     [SkippableTheory]
     [MemberData(nameof(LayerFactory.BackendsAndForms), MemberType = typeof(LayerFactory))]
-    public void Input_of_shape_2_3_in_equals_shape_6_in(string backendName, string form)
+    public void Input_of_shape_2_3_in_equals_shape_6_in(TestBackend backendName, LayerKind form)
     {
         BlasBackend backend = TestBackends.Get(backendName);
         using LinearLayer layer = LayerFactory.Create(form, 5, 4, true, backend);
@@ -263,7 +263,7 @@ public class LayerTests
 
     [SkippableTheory]
     [MemberData(nameof(LayerFactory.BackendsFormsAndBias), MemberType = typeof(LayerFactory))]
-    public void Buffer_overloads_match_span_overloads(string backendName, string form, bool bias)
+    public void Buffer_overloads_match_span_overloads(TestBackend backendName, LayerKind form, bool bias)
     {
         BlasBackend backend = TestBackends.Get(backendName);
         using LinearLayer layer = LayerFactory.Create(form, 33, 17, bias, backend);
@@ -290,7 +290,7 @@ public class LayerTests
 
     [SkippableTheory]
     [MemberData(nameof(LayerFactory.BackendsAndForms), MemberType = typeof(LayerFactory))]
-    public void Seeded_initialisation_is_reproducible_and_in_range(string backendName, string form)
+    public void Seeded_initialisation_is_reproducible_and_in_range(TestBackend backendName, LayerKind form)
     {
         BlasBackend backend = TestBackends.Get(backendName);
         using LinearLayer a = LayerFactory.Create(form, 64, 32, true, backend, seed: 42);
@@ -311,7 +311,7 @@ public class LayerTests
 
     [SkippableTheory]
     [MemberData(nameof(LayerFactory.BackendsAndForms), MemberType = typeof(LayerFactory))]
-    public void Standard_normal_initialisation_has_unit_variance(string backendName, string form)
+    public void Standard_normal_initialisation_has_unit_variance(TestBackend backendName, LayerKind form)
     {
         using LinearLayer layer = LayerFactory.Create(form, 100, 50, true, TestBackends.Get(backendName));
         layer.ResetParameters(ParameterInit.StandardNormal, seed: 5);

@@ -82,7 +82,7 @@ public class LifetimeTests
     /// <summary>Every rejected call leaves every buffer it was given, and the layer's own, bit-identical.</summary>
     [SkippableTheory]
     [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
-    public void A_rejected_call_writes_nothing(string backendName)
+    public void A_rejected_call_writes_nothing(TestBackend backendName)
     {
         BlasBackend backend = TestBackends.Get(backendName);
         using var layer = new Linear(16, 16, bias: true, backend, seed: 3);

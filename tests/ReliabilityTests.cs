@@ -14,9 +14,9 @@ namespace BlasLinear.Tests;
 [Collection(IsolatedCollection.Name)]
 public class ReliabilityTests
 {
-    public static TheoryData<string, int> BackendsAndOpenBlasThreads()
+    public static TheoryData<TestBackend, int> BackendsAndOpenBlasThreads()
     {
-        var data = new TheoryData<string, int>
+        var data = new TheoryData<TestBackend, int>
         {
             { TestBackends.Cpu, 1 },
             { TestBackends.Cpu, Environment.ProcessorCount },
@@ -28,7 +28,7 @@ public class ReliabilityTests
     /// <summary>8 threads × 300 mixed calls, bitwise equal to one thread, with OpenBLAS at 1 thread and at the core count.</summary>
     [SkippableTheory]
     [MemberData(nameof(BackendsAndOpenBlasThreads))]
-    public void Eight_threads_mixing_calls_match_one_thread_in_each_gate_mode(string backendName, int openBlasThreads)
+    public void Eight_threads_mixing_calls_match_one_thread_in_each_gate_mode(TestBackend backendName, int openBlasThreads)
     {
         using var threads = new OpenBlasThreads(backendName, openBlasThreads);
         IsolatedTests.EightThreadsMixingForwardAndBackward(TestBackends.Get(backendName));
@@ -36,7 +36,7 @@ public class ReliabilityTests
 
     [SkippableTheory]
     [MemberData(nameof(BackendsAndOpenBlasThreads))]
-    public async Task Five_hundred_concurrent_thread_pool_calls_finish_in_time_and_are_correct(string backendName, int openBlasThreads)
+    public async Task Five_hundred_concurrent_thread_pool_calls_finish_in_time_and_are_correct(TestBackend backendName, int openBlasThreads)
     {
         using var threads = new OpenBlasThreads(backendName, openBlasThreads);
         BlasBackend backend = TestBackends.Get(backendName);
@@ -142,7 +142,7 @@ public class ReliabilityTests
         private readonly CpuBackend? _backend;
         private readonly int _original;
 
-        public OpenBlasThreads(string backendName, int threads)
+        public OpenBlasThreads(TestBackend backendName, int threads)
         {
             if (backendName == TestBackends.Cpu)
             {

@@ -16,10 +16,10 @@ public class RoutingTests
     /// <summary>Each side of every batch at which the Auto table changes route, with oneDNN and without.</summary>
     private static readonly int[] SwitchBatches = [1, 4, 5, 6, 7, 8, 24, 25, 32, 33, 63, 64, 255, 256];
 
-    public static TheoryData<string, bool, int> FormsBiasAndBatches()
+    public static TheoryData<LayerKind, bool, int> FormsBiasAndBatches()
     {
-        var data = new TheoryData<string, bool, int>();
-        foreach (string form in new[] { LayerFactory.Linear, LayerFactory.ParameterLinear })
+        var data = new TheoryData<LayerKind, bool, int>();
+        foreach (LayerKind form in new[] { LayerFactory.Linear, LayerFactory.ParameterLinear })
         {
             foreach (int batch in SwitchBatches)
             {
@@ -33,7 +33,7 @@ public class RoutingTests
     /// <summary>Forward, dX, dW (accumulated) and db within the float64 bound on each side of every switch.</summary>
     [SkippableTheory]
     [MemberData(nameof(FormsBiasAndBatches))]
-    public void Layers_match_float64_on_each_side_of_every_route_switch(string form, bool bias, int batch)
+    public void Layers_match_float64_on_each_side_of_every_route_switch(LayerKind form, bool bias, int batch)
     {
         // Ragged sizes: neither is a multiple of a kernel tile or of 16.
         using LinearLayer layer = LayerFactory.Create(form, 150, 97, bias, TestBackends.Get(TestBackends.Cpu), seed: batch);
@@ -46,7 +46,7 @@ public class RoutingTests
     [InlineData(LayerFactory.Linear, 64)]
     [InlineData(LayerFactory.ParameterLinear, 8)]
     [InlineData(LayerFactory.Linear, 6)]
-    public void Forward_at_1024_matches_float64_at_a_switch(string form, int batch)
+    public void Forward_at_1024_matches_float64_at_a_switch(LayerKind form, int batch)
     {
         using LinearLayer layer = LayerFactory.Create(form, 1024, 1024, bias: true, TestBackends.Get(TestBackends.Cpu), seed: batch);
         float[] x = TestData.Uniform(batch * 1024, batch);

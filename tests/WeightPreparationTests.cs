@@ -15,10 +15,10 @@ public class WeightPreparationTests
     /// <summary>Each side of every batch at which the CPU's Auto table changes route, with oneDNN and without.</summary>
     private static readonly int[] SwitchBatches = [1, 4, 5, 6, 7, 8, 15, 16, 24, 25, 32, 33, 63, 64, 255, 256];
 
-    public static TheoryData<string, bool, int> FormsBiasAndBatches()
+    public static TheoryData<LayerKind, bool, int> FormsBiasAndBatches()
     {
-        var data = new TheoryData<string, bool, int>();
-        foreach (string form in new[] { LayerFactory.Linear, LayerFactory.ParameterLinear })
+        var data = new TheoryData<LayerKind, bool, int>();
+        foreach (LayerKind form in new[] { LayerFactory.Linear, LayerFactory.ParameterLinear })
         {
             foreach (int batch in SwitchBatches)
             {
@@ -32,7 +32,7 @@ public class WeightPreparationTests
     /// <summary>Forward through the prepared weight, then dX, dW and db, within the float64 bound on each side of every switch.</summary>
     [SkippableTheory]
     [MemberData(nameof(FormsBiasAndBatches))]
-    public void Prepared_layers_match_float64_on_each_side_of_every_route_switch(string form, bool bias, int batch)
+    public void Prepared_layers_match_float64_on_each_side_of_every_route_switch(LayerKind form, bool bias, int batch)
     {
         using LinearLayer layer = LayerFactory.Create(form, 150, 97, bias, TestBackends.Get(TestBackends.Cpu), seed: batch);
         layer.PrepareForInference();
@@ -47,7 +47,7 @@ public class WeightPreparationTests
     [InlineData(LayerFactory.Linear, 25)]
     [InlineData(LayerFactory.Linear, 64)]
     [InlineData(LayerFactory.ParameterLinear, 8)]
-    public void Prepared_forward_at_1024_matches_float64_at_a_switch(string form, int batch)
+    public void Prepared_forward_at_1024_matches_float64_at_a_switch(LayerKind form, int batch)
     {
         using LinearLayer layer = LayerFactory.Create(form, 1024, 1024, bias: true, TestBackends.Get(TestBackends.Cpu), seed: batch);
         layer.PrepareForInference();
@@ -62,7 +62,7 @@ public class WeightPreparationTests
     /// </summary>
     [SkippableTheory]
     [MemberData(nameof(LayerFactory.BackendsAndForms), MemberType = typeof(LayerFactory))]
-    public void Reloading_the_same_weights_gives_identical_bits_at_every_batch_size(string backendName, string form)
+    public void Reloading_the_same_weights_gives_identical_bits_at_every_batch_size(TestBackend backendName, LayerKind form)
     {
         BlasBackend backend = TestBackends.Get(backendName);
         int size = backendName == TestBackends.Cpu ? 1024 : 96;
@@ -98,7 +98,7 @@ public class WeightPreparationTests
     /// </summary>
     [SkippableTheory]
     [MemberData(nameof(LayerFactory.BackendsAndForms), MemberType = typeof(LayerFactory))]
-    public void Prepared_weight_follows_every_write_and_refuses_writable_views(string backendName, string form)
+    public void Prepared_weight_follows_every_write_and_refuses_writable_views(TestBackend backendName, LayerKind form)
     {
         BlasBackend backend = TestBackends.Get(backendName);
         using LinearLayer layer = LayerFactory.Create(form, 150, 97, bias: true, backend, seed: 3);
@@ -158,7 +158,7 @@ public class WeightPreparationTests
     /// <summary>Many threads forwarding through one prepared layer get the bits of a sequential forward.</summary>
     [SkippableTheory]
     [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
-    public void Concurrent_forwards_through_a_prepared_layer_agree_bit_for_bit(string backendName)
+    public void Concurrent_forwards_through_a_prepared_layer_agree_bit_for_bit(TestBackend backendName)
     {
         using var layer = new Linear(150, 97, bias: false, TestBackends.Get(backendName), seed: 8);
         layer.PrepareForInference();

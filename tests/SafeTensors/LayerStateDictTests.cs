@@ -16,7 +16,7 @@ public sealed class LayerStateDictTests : IDisposable
 
     [SkippableTheory]
     [MemberData(nameof(LayerFactory.BackendsFormsAndBias), MemberType = typeof(LayerFactory))]
-    public void A_save_and_load_round_trip_is_bit_exact(string backendName, string form, bool bias)
+    public void A_save_and_load_round_trip_is_bit_exact(TestBackend backendName, LayerKind form, bool bias)
     {
         BlasBackend backend = TestBackends.Get(backendName);
         using LinearLayer source = LayerFactory.Create(form, 13, 5, bias, backend, seed: 1);
@@ -40,7 +40,7 @@ public sealed class LayerStateDictTests : IDisposable
 
     [SkippableTheory]
     [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
-    public void Several_layers_share_one_file_under_their_prefixes(string backendName)
+    public void Several_layers_share_one_file_under_their_prefixes(TestBackend backendName)
     {
         BlasBackend backend = TestBackends.Get(backendName);
         using var fc1 = new Linear(13, 7, backend: backend, seed: 1);
@@ -64,7 +64,7 @@ public sealed class LayerStateDictTests : IDisposable
 
     [SkippableTheory]
     [MemberData(nameof(LayerFactory.BackendsAndForms), MemberType = typeof(LayerFactory))]
-    public void BF16_F16_and_F64_load_as_the_values_they_hold(string backendName, string form)
+    public void BF16_F16_and_F64_load_as_the_values_they_hold(TestBackend backendName, LayerKind form)
     {
         BlasBackend backend = TestBackends.Get(backendName);
         using LinearLayer source = LayerFactory.Create(form, 9, 4, true, backend, seed: 4);
@@ -82,7 +82,7 @@ public sealed class LayerStateDictTests : IDisposable
 
     [SkippableTheory]
     [MemberData(nameof(LayerFactory.BackendsAndForms), MemberType = typeof(LayerFactory))]
-    public void Every_mismatch_is_refused_by_name_and_leaves_the_layer_unchanged(string backendName, string form)
+    public void Every_mismatch_is_refused_by_name_and_leaves_the_layer_unchanged(TestBackend backendName, LayerKind form)
     {
         BlasBackend backend = TestBackends.Get(backendName);
         using LinearLayer layer = LayerFactory.Create(form, 6, 4, true, backend, seed: 6);
@@ -134,7 +134,7 @@ public sealed class LayerStateDictTests : IDisposable
 
     [SkippableTheory]
     [MemberData(nameof(LayerFactory.BackendsAndForms), MemberType = typeof(LayerFactory))]
-    public void Non_strict_keeps_a_missing_bias_and_ignores_an_unexpected_one(string backendName, string form)
+    public void Non_strict_keeps_a_missing_bias_and_ignores_an_unexpected_one(TestBackend backendName, LayerKind form)
     {
         BlasBackend backend = TestBackends.Get(backendName);
         using LinearLayer layer = LayerFactory.Create(form, 6, 4, true, backend, seed: 6);
@@ -163,7 +163,7 @@ public sealed class LayerStateDictTests : IDisposable
 
     [SkippableTheory]
     [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
-    public void A_disposed_file_or_layer_is_refused(string backendName)
+    public void A_disposed_file_or_layer_is_refused(TestBackend backendName)
     {
         BlasBackend backend = TestBackends.Get(backendName);
         var layer = new Linear(3, 2, backend: backend);

@@ -20,7 +20,7 @@ public sealed class PyTorchParityTests(ITestOutputHelper output)
 
     [SkippableTheory]
     [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
-    public void Layers_loaded_from_PyTorch_reproduce_its_forward_and_gradients(string backendName)
+    public void Layers_loaded_from_PyTorch_reproduce_its_forward_and_gradients(TestBackend backendName)
     {
         BlasBackend backend = TestBackends.Get(backendName);
         (string folder, string source) = s_cases.Value;
@@ -96,7 +96,7 @@ public sealed class PyTorchParityTests(ITestOutputHelper output)
         int outFeatures = int.Parse(meta["out_features"], System.Globalization.CultureInfo.InvariantCulture);
         Assert.Equal(dtype, file.GetInfo("weight").DType.ToString());
 
-        using LinearLayer layer = LayerFactory.Create(form, inFeatures, outFeatures, true, backend, seed: 99);
+        using LinearLayer layer = LayerFactory.Create(Enum.Parse<LayerKind>(form), inFeatures, outFeatures, true, backend, seed: 99);
         layer.LoadStateDict(file);
         bool outByIn = layer.Layout == WeightLayout.OutByIn;
         float[] w = layer.Weight.ToArray(), b = layer.Bias!.ToArray();

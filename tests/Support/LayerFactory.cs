@@ -4,18 +4,25 @@ using Xunit;
 
 namespace BlasLinear.Tests.Support;
 
-/// <summary>Builds either layer form by name, so one test covers both.</summary>
+/// <summary>The two layer forms, for theory data.</summary>
+public enum LayerKind
+{
+    Linear,
+    ParameterLinear,
+}
+
+/// <summary>Builds either layer form, so one test covers both.</summary>
 public static class LayerFactory
 {
-    public const string Linear = "Linear";
-    public const string ParameterLinear = "ParameterLinear";
+    public const LayerKind Linear = LayerKind.Linear;
+    public const LayerKind ParameterLinear = LayerKind.ParameterLinear;
 
-    public static TheoryData<string, string, bool> BackendsFormsAndBias()
+    public static TheoryData<TestBackend, LayerKind, bool> BackendsFormsAndBias()
     {
-        var data = new TheoryData<string, string, bool>();
-        foreach (string backend in TestBackends.All)
+        var data = new TheoryData<TestBackend, LayerKind, bool>();
+        foreach (TestBackend backend in TestBackends.All)
         {
-            foreach (string form in new[] { Linear, ParameterLinear })
+            foreach (LayerKind form in new[] { Linear, ParameterLinear })
             {
                 data.Add(backend, form, true);
                 data.Add(backend, form, false);
@@ -25,10 +32,10 @@ public static class LayerFactory
         return data;
     }
 
-    public static TheoryData<string, string> BackendsAndForms()
+    public static TheoryData<TestBackend, LayerKind> BackendsAndForms()
     {
-        var data = new TheoryData<string, string>();
-        foreach (string backend in TestBackends.All)
+        var data = new TheoryData<TestBackend, LayerKind>();
+        foreach (TestBackend backend in TestBackends.All)
         {
             data.Add(backend, Linear);
             data.Add(backend, ParameterLinear);
@@ -37,7 +44,7 @@ public static class LayerFactory
         return data;
     }
 
-    public static LinearLayer Create(string form, int inFeatures, int outFeatures, bool bias, BlasBackend backend, int seed = 1) => form switch
+    public static LinearLayer Create(LayerKind form, int inFeatures, int outFeatures, bool bias, BlasBackend backend, int seed = 1) => form switch
     {
         Linear => new BlasLinear.Linear(inFeatures, outFeatures, bias, backend, seed: seed),
         ParameterLinear => new BlasLinear.ParameterLinear(inFeatures, outFeatures, bias, backend, seed: seed),

@@ -3,6 +3,16 @@ using Xunit;
 
 namespace BlasLinear.Tests.Support;
 
+/// <summary>A backend the shared tests run on: the CPU (routes on auto), CUDA, or the CPU with one provider pinned.</summary>
+public enum TestBackend
+{
+    Cpu,
+    Cuda,
+    CpuOpenBlasOnly,
+    CpuKernels,
+    CpuOneDnn,
+}
+
 /// <summary>
 /// The backends every shared test runs on, by name: OpenBLAS, and CUDA (the emulator unless
 /// BLASLINEAR_TEST_CUDA=real). Each is created once per test process and shared, as an application
@@ -10,15 +20,15 @@ namespace BlasLinear.Tests.Support;
 /// </summary>
 public static class TestBackends
 {
-    public const string Cpu = "cpu";
-    public const string Cuda = "cuda";
+    public const TestBackend Cpu = TestBackend.Cpu;
+    public const TestBackend Cuda = TestBackend.Cuda;
 
     /// <summary>CPU backends with one provider pinned (<see cref="CpuRouting"/>): the GEMM suite runs on each.</summary>
-    public const string CpuOpenBlasOnly = "cpu-openblas";
-    public const string CpuKernels = "cpu-kernels";
-    public const string CpuOneDnn = "cpu-onednn";
+    public const TestBackend CpuOpenBlasOnly = TestBackend.CpuOpenBlasOnly;
+    public const TestBackend CpuKernels = TestBackend.CpuKernels;
+    public const TestBackend CpuOneDnn = TestBackend.CpuOneDnn;
 
-    private static readonly Dictionary<string, Lazy<(BlasBackend? Backend, string Reason)>> s_pinned = new()
+    private static readonly Dictionary<TestBackend, Lazy<(BlasBackend? Backend, string Reason)>> s_pinned = new()
     {
         [CpuOpenBlasOnly] = new(() => CreatePinned(CpuRouting.OpenBlas)),
         [CpuKernels] = new(() => CreatePinned(CpuRouting.Kernels)),
@@ -29,16 +39,16 @@ public static class TestBackends
     private static readonly Lazy<(BlasBackend? Backend, string Reason)> s_cuda = new(CreateCuda);
 
     /// <summary>xunit member data: one row per backend name.</summary>
-    public static TheoryData<string> Names => new() { Cpu, Cuda };
+    public static TheoryData<TestBackend> Names => new() { Cpu, Cuda };
 
-    public static IEnumerable<string> All => [Cpu, Cuda];
+    public static IEnumerable<TestBackend> All => [Cpu, Cuda];
 
     /// <summary>xunit member data: the backends and the pinned CPU routes.</summary>
-    public static TheoryData<string> NamesWithRoutes => new(AllWithRoutes);
+    public static TheoryData<TestBackend> NamesWithRoutes => new(AllWithRoutes);
 
-    public static IEnumerable<string> AllWithRoutes => [Cpu, Cuda, CpuOpenBlasOnly, CpuKernels, CpuOneDnn];
+    public static IEnumerable<TestBackend> AllWithRoutes => [Cpu, Cuda, CpuOpenBlasOnly, CpuKernels, CpuOneDnn];
 
-    public static BlasBackend Get(string name)
+    public static BlasBackend Get(TestBackend name)
     {
         switch (name)
         {
