@@ -116,25 +116,6 @@ public class BackendTests
         Assert.Contains("BLASLINEAR_CUDART_PATH", cuda.StandardOutput, StringComparison.Ordinal);
     }
 
-    [SkippableFact]
-    public void Reference_blas_given_as_the_override_is_refused_and_OpenBlas_loads_instead()
-    {
-        string? reference = new[] { "/usr/lib/x86_64-linux-gnu/blas/libblas.so.3", "/usr/lib/x86_64-linux-gnu/libblas.so.3" }
-            .FirstOrDefault(File.Exists);
-        Skip.If(reference is null, "The reference BLAS (libblas3) is not installed here.");
-        var spec = NativeLibraries.OpenBlasSpec;
-
-        ChildProcess.Result result = ChildProcess.RunProbe("describe", new Dictionary<string, string?>
-        {
-            ["BLASLINEAR_BACKEND"] = "cpu",
-            [spec.PathVariable] = reference,
-        });
-
-        Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Contains("libopenblas", result.StandardOutput, StringComparison.Ordinal);
-        Assert.Contains($"{reference}: loaded but refused: it has no openblas_get_config", result.StandardOutput, StringComparison.Ordinal);
-    }
-
     [Fact]
     public void A_library_that_cannot_load_gives_the_whole_trace_and_the_install_hint()
     {

@@ -32,16 +32,22 @@ internal static class NativeLibraries
         InstallHint: "Install the NVIDIA driver and a CUDA runtime (the CUDA toolkit, or the nvidia-cuda-runtime "
             + "Python wheel), or point BLASLINEAR_CUDART_PATH at libcudart.so.N.");
 
-    /// <summary>BlasLinear's own kernels, built by native/Native.targets and copied beside the assemblies.</summary>
+    /// <summary>
+    /// BlasLinear's own kernels: a native asset of the BlasLinear package (runtimes/linux-x64/native/), and a
+    /// file beside the assemblies of any project that references src/Interop, found by the runtime's own
+    /// search for the application's native libraries.
+    /// </summary>
     public static readonly NativeLibrarySpec KernelsSpec = new(
         ImportName: Interop.Kernels.LibraryName,
         DisplayName: "BlasLinear's kernels",
         PathVariable: "BLASLINEAR_KERNELS_PATH",
-        Candidates: BesideAssemblies(Interop.Kernels.LibraryName),
+        Candidates: [],
         RequiredExport: "blk_supported",
         RefusalReason: "not libblaslinear_kernels",
-        InstallHint: "Build the solution (native/Native.targets builds native/kernels and copies "
-            + "libblaslinear_kernels.so beside the assemblies), or point BLASLINEAR_KERNELS_PATH at it.");
+        InstallHint: "They ship in the BlasLinear package (runtimes/linux-x64/native/libblaslinear_kernels.so) and in the "
+            + "build output of a project that references src/Layers; keep that file with the application, or point "
+            + "BLASLINEAR_KERNELS_PATH at it. Without them the CPU backend routes to oneDNN and OpenBLAS.",
+        SearchApplication: true);
 
     /// <summary>oneDNN, optional: without it the CPU backend routes to OpenBLAS and its own kernels.</summary>
     public static readonly NativeLibrarySpec OneDnnSpec = new(
@@ -64,9 +70,13 @@ internal static class NativeLibraries
 
     public static LoadedLibrary OpenBlas => s_openBlas.Value;
 
-    public static LoadedLibrary Kernels => s_kernels.Value;
+    /// <summary>The kernels, optional; an override that cannot be used throws rather than leaving them out.</summary>
+    /// <exception cref="Backends.BackendUnavailableException">BLASLINEAR_KERNELS_PATH names a file that cannot be used.</exception>
+    public static LoadedLibrary Kernels => ThrowIfOverrideFailed(s_kernels.Value);
 
-    public static LoadedLibrary OneDnn => s_oneDnn.Value;
+    /// <summary>oneDNN, optional; an override that cannot be used throws rather than leaving it out.</summary>
+    /// <exception cref="Backends.BackendUnavailableException">BLASLINEAR_ONEDNN_PATH names a file that cannot be used.</exception>
+    public static LoadedLibrary OneDnn => ThrowIfOverrideFailed(s_oneDnn.Value);
 
     public static LoadedLibrary CudaRuntime => s_cudaRuntime.Value;
 
@@ -88,8 +98,8 @@ internal static class NativeLibraries
     private static readonly Dictionary<string, Func<LoadedLibrary>> s_byImportName = new(StringComparer.Ordinal)
     {
         [Interop.OpenBlas.LibraryName] = () => OpenBlas,
-        [Interop.Kernels.LibraryName] = () => Kernels,
-        [Interop.OneDnn.LibraryName] = () => OneDnn,
+        [Interop.Kernels.LibraryName] = () => s_kernels.Value,
+        [Interop.OneDnn.LibraryName] = () => s_oneDnn.Value,
         [Interop.CudaRuntime.LibraryName] = () => CudaRuntime,
         [Interop.Cublas.LibraryName] = () => Cublas,
     };
@@ -97,8 +107,11 @@ internal static class NativeLibraries
     private static nint Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath) =>
         s_byImportName.TryGetValue(libraryName, out Func<LoadedLibrary>? library) ? library().Handle : 0;
 
-    /// <summary>The file beside the application's assemblies, where native/Native.targets puts it.</summary>
-    private static string[] BesideAssemblies(string fileName) => [Path.Combine(AppContext.BaseDirectory, fileName)];
+    /// <summary>An optional library is left out when it is not found, never when its override is wrong.</summary>
+    private static LoadedLibrary ThrowIfOverrideFailed(LoadedLibrary library) =>
+        library.OverrideFailure is null
+            ? library
+            : throw new Backends.BackendUnavailableException(Backends.BackendKind.Cpu, library.DescribeFailure());
 
     private static string[] OpenBlasCandidates()
     {
