@@ -14,6 +14,9 @@ using var fc1 = new Linear((int)firstShape[1], (int)firstShape[0]);
 using var fc2 = new Linear((int)secondShape[1], (int)secondShape[0]);
 fc1.LoadStateDict(file, "0");
 fc2.LoadStateDict(file, "2");
+// Inference only: the weights in the form the backend multiplies fastest.
+fc1.PrepareForInference();
+fc2.PrepareForInference();
 
 float[] input = file.ReadFloat32("input");
 float[] expected = file.ReadFloat32("output");

@@ -103,13 +103,10 @@ public sealed partial class CudaBackend
 
     /// <summary>Reads <c>BLASLINEAR_CUDA_MATH</c>: <c>default</c> (also when unset) or <c>tf32</c>.</summary>
     /// <exception cref="InvalidOperationException">The variable holds another value.</exception>
-    internal static CudaMathMode MathModeFromEnvironment() =>
-        Environment.GetEnvironmentVariable("BLASLINEAR_CUDA_MATH")?.Trim().ToUpperInvariant() switch
-        {
-            null or "" or "DEFAULT" => CudaMathMode.Default,
-            "TF32" => CudaMathMode.Tf32,
-            string other => throw new InvalidOperationException($"BLASLINEAR_CUDA_MATH='{other}' is not one of default, tf32."),
-        };
+    internal static CudaMathMode MathModeFromEnvironment() => Settings.Read(Settings.CudaMath, s_mathModes);
+
+    /// <summary>The values of <c>BLASLINEAR_CUDA_MATH</c>; the first is the default.</summary>
+    private static readonly (string, CudaMathMode)[] s_mathModes = [("default", CudaMathMode.Default), ("tf32", CudaMathMode.Tf32)];
 
     /// <summary>What a failed <c>cudaGetDeviceCount</c> says about the machine.</summary>
     internal static string DeviceCountMeaning(int status) => (CudaRuntime.Error)status switch
