@@ -12,26 +12,9 @@ namespace BlasLinear.Tests;
 /// </summary>
 public class WeightPreparationTests
 {
-    /// <summary>Each side of every batch at which the CPU's Auto table changes route, with oneDNN and without.</summary>
-    private static readonly int[] SwitchBatches = [1, 4, 5, 6, 7, 8, 15, 16, 24, 25, 32, 33, 63, 64, 255, 256];
-
-    public static TheoryData<LayerKind, bool, int> FormsBiasAndBatches()
-    {
-        var data = new TheoryData<LayerKind, bool, int>();
-        foreach (LayerKind form in new[] { LayerFactory.Linear, LayerFactory.ParameterLinear })
-        {
-            foreach (int batch in SwitchBatches)
-            {
-                data.Add(form, batch % 2 == 1, batch);
-            }
-        }
-
-        return data;
-    }
-
     /// <summary>Forward through the prepared weight, then dX, dW and db, within the float64 bound on each side of every switch.</summary>
     [SkippableTheory]
-    [MemberData(nameof(FormsBiasAndBatches))]
+    [MemberData(nameof(RoutingTests.FormsBiasAndBatches), true, MemberType = typeof(RoutingTests))]
     public void Prepared_layers_match_float64_on_each_side_of_every_route_switch(LayerKind form, bool bias, int batch)
     {
         using LinearLayer layer = LayerFactory.Create(form, 150, 97, bias, TestBackends.Get(TestBackends.Cpu), seed: batch);
