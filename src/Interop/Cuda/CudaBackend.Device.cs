@@ -41,6 +41,8 @@ public sealed partial class CudaBackend
             new("cuBLAS", cublasVersion.ToString(CultureInfo.InvariantCulture)),
             new("runtime library", NativeLibraries.CudaRuntime.ResolvedPath ?? "?"),
             new("cuBLAS library", NativeLibraries.Cublas.ResolvedPath ?? "?"),
+            new("cuBLASLt library", CudaLibrarySet.Chosen.LtPath ?? "not preloaded (none beside cuBLAS)"),
+            new("library set", CudaLibrarySet.Chosen.Describe()),
             new("math mode", MathMode == CudaMathMode.Tf32 ? "TF32 tensor ops (opt-in)" : "default (full float32)"),
             new("concurrency", "one stream per backend; cuBLAS handles pooled, one per concurrent call"),
             new("selection", _selection),
