@@ -238,7 +238,7 @@ public sealed class CudaEmulatorTests : IDisposable
     }
 
     [SkippableFact]
-    public void Disposing_the_backend_frees_its_stream_and_every_thread_handle()
+    public void Disposing_the_backend_frees_its_stream_and_every_pooled_handle()
     {
         long handles = Emulator.blemu_live_handles(), streams = Emulator.blemu_live_streams(), live = Emulator.LiveAllocations;
         var backend = CudaBackend.Create();
@@ -253,7 +253,8 @@ public sealed class CudaEmulatorTests : IDisposable
         Array.ForEach(threads, t => t.Start());
         Array.ForEach(threads, t => t.Join());
         Assert.Empty(failures);
-        Assert.Equal(handles + 4, Emulator.blemu_live_handles());
+        // Handles are pooled: one for each call that ran beside others, at most one per thread here.
+        Assert.InRange(Emulator.blemu_live_handles() - handles, 1, 4);
 
         backend.Dispose();
 

@@ -9,6 +9,8 @@ return args switch
     ["wide", string threads] => Scenarios.Wide(int.Parse(threads, System.Globalization.CultureInfo.InvariantCulture)),
     ["sweep"] => Scenarios.Sweep(),
     ["dispose-during-copy", string operation, string backend] => LifetimeScenarios.DisposeDuringCopy(operation, Enum.Parse<BackendPreference>(backend, ignoreCase: true)),
+    ["dispose-backend-during-calls", string workload, string backend] => BackendLifetimeScenarios.DisposeDuringCalls(workload, Enum.Parse<BackendPreference>(backend, ignoreCase: true)),
+    ["cuda-libraries"] => CudaLibraryScenarios.Describe(),
     ["larger-than-memory", string features] => LifetimeScenarios.LayerLargerThanMemory(int.Parse(features, System.Globalization.CultureInfo.InvariantCulture)),
     ["construction-peak", string features] => LifetimeScenarios.ConstructionPeak(int.Parse(features, System.Globalization.CultureInfo.InvariantCulture)),
     ["gpu-check", string folder] => GpuCheck.Run(folder, quick: false),
@@ -48,6 +50,6 @@ static int Describe()
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: BlasLinear.Tests.Probe bad-input | describe | wide THREADS | sweep | dispose-during-copy OPERATION cpu|cuda | larger-than-memory FEATURES | construction-peak FEATURES | gpu-check OUTPUT_FOLDER [--quick] | gpu-report OUTPUT_FOLDER");
+    Console.Error.WriteLine("usage: BlasLinear.Tests.Probe bad-input | describe | wide THREADS | sweep | dispose-during-copy OPERATION cpu|cuda | dispose-backend-during-calls gemm|layers cpu|cuda | cuda-libraries | larger-than-memory FEATURES | construction-peak FEATURES | gpu-check OUTPUT_FOLDER [--quick] | gpu-report OUTPUT_FOLDER");
     return 2;
 }

@@ -21,6 +21,7 @@ public sealed partial class CudaBackend
     public override unsafe BackendDescription Describe()
     {
         ThrowIfDisposed();
+        using Call call = EnterWithState();
         int runtime = 0, driver = 0, major = 0, minor = 0, sms = 0, cublasVersion = 0;
         nuint free = 0, total = 0;
         CudaException.ThrowIfFailed(CudaRuntime.cudaRuntimeGetVersion(&runtime), this);
@@ -29,7 +30,7 @@ public sealed partial class CudaBackend
         CudaException.ThrowIfFailed(CudaRuntime.cudaDeviceGetAttribute(&minor, CudaRuntime.DeviceAttribute.ComputeCapabilityMinor, 0), this);
         CudaException.ThrowIfFailed(CudaRuntime.cudaDeviceGetAttribute(&sms, CudaRuntime.DeviceAttribute.MultiProcessorCount, 0), this);
         CudaException.ThrowIfFailed(CudaRuntime.cudaMemGetInfo(&free, &total), this);
-        CublasException.ThrowIfFailed(Cublas.cublasGetVersion_v2(State().Handle, &cublasVersion), this);
+        CublasException.ThrowIfFailed(Cublas.cublasGetVersion_v2(call.State.Handle, &cublasVersion), this);
         return new BackendDescription(Kind,
         [
             new("backend", IsEmulator ? "CUDA (BlasLinear's CUDA emulator, computing on the host)" : "CUDA (cuBLAS)"),
@@ -40,8 +41,10 @@ public sealed partial class CudaBackend
             new("cuBLAS", cublasVersion.ToString(CultureInfo.InvariantCulture)),
             new("runtime library", NativeLibraries.CudaRuntime.ResolvedPath ?? "?"),
             new("cuBLAS library", NativeLibraries.Cublas.ResolvedPath ?? "?"),
+            new("cuBLASLt library", CudaLibrarySet.Chosen.LtPath ?? "not preloaded (none beside cuBLAS)"),
+            new("library set", CudaLibrarySet.Chosen.Describe()),
             new("math mode", MathMode == CudaMathMode.Tf32 ? "TF32 tensor ops (opt-in)" : "default (full float32)"),
-            new("concurrency", "one stream per backend; one cuBLAS handle per calling thread"),
+            new("concurrency", "one stream per backend; cuBLAS handles pooled, one per concurrent call"),
             new("selection", _selection),
         ]);
     }

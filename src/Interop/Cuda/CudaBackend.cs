@@ -8,9 +8,12 @@ namespace BlasLinear.Backends;
 /// <see cref="HostStaging"/>.
 /// </summary>
 /// <remarks>
-/// <para>All work runs on one non-blocking stream per backend, in order. Each calling thread gets its own
-/// cuBLAS handle bound to that stream and to the math mode, both set once when the handle is made, so no
-/// thread ever changes a handle another thread uses.</para>
+/// <para>All work runs on one non-blocking stream per backend, in order. Each call leases a cuBLAS handle
+/// from the backend's pool for its duration, bound to that stream and to the math mode once when the handle
+/// is made, so no call ever changes a handle another call uses; the pool keeps at most one handle per call
+/// that ran at the same time as others, however many threads came and went.</para>
+/// <para>Disposal is safe against concurrent calls: it refuses new ones with <see cref="ObjectDisposedException"/>,
+/// waits for those inside to leave, synchronises the stream, and only then frees handles, buffers and the stream.</para>
 /// <para>Errors become <see cref="CudaException"/> or <see cref="CublasException"/> carrying the call, the
 /// status name and the library's text; device out-of-memory is a <see cref="CudaOutOfMemoryException"/>
 /// and leaves the backend usable. After a sticky error (an illegal address, a launch failure) the CUDA
@@ -19,7 +22,6 @@ namespace BlasLinear.Backends;
 public sealed partial class CudaBackend : BlasBackend
 {
     private readonly CudaStreamHandle _stream;
-    private readonly ThreadLocal<CudaThreadState?> _threads = new(trackAllValues: true);
     private readonly string _selection;
     private volatile string? _lostReason;
 
@@ -100,13 +102,9 @@ public sealed partial class CudaBackend : BlasBackend
     {
         if (disposing)
         {
+            Close();
             _ = CudaRuntime.cudaStreamSynchronize(Stream);
-            foreach (CudaThreadState? state in _threads.Values)
-            {
-                state?.Dispose();
-            }
-
-            _threads.Dispose();
+            FreeStates();
             _stream.Dispose();
         }
 
@@ -125,13 +123,18 @@ public sealed partial class CudaBackend : BlasBackend
 
     private protected override BlasBuffer AllocateCore(int[] shape, long length) => new CudaBuffer(this, shape, length, pageLockedMirror: false);
 
-    private protected override void SynchronizeCore() => CudaException.ThrowIfFailed(CudaRuntime.cudaStreamSynchronize(Stream), this);
+    private protected override void SynchronizeCore()
+    {
+        using Call call = Enter();
+        CudaException.ThrowIfFailed(CudaRuntime.cudaStreamSynchronize(Stream), this);
+    }
 
     private protected override unsafe void GemmCore(
         Transpose transA, Transpose transB, int m, int n, int k,
         float alpha, Operand a, int lda, Operand b, int ldb, float beta, Operand c, int ldc)
     {
-        CudaThreadState state = State();
+        using Call call = EnterWithState();
+        CudaCallState state = call.State;
         var staging = new OrderedStaging(state.Staging);
         bool ta = transA == Transpose.Trans, tb = transB == Transpose.Trans;
         long cLength = BlasArguments.Needed(m, n, ldc);
@@ -146,7 +149,8 @@ public sealed partial class CudaBackend : BlasBackend
     private protected override unsafe void GemvCore(
         Transpose trans, int m, int n, float alpha, Operand a, int lda, Operand x, float beta, Operand y)
     {
-        CudaThreadState state = State();
+        using Call call = EnterWithState();
+        CudaCallState state = call.State;
         var staging = new OrderedStaging(state.Staging);
         int xLength = trans == Transpose.Trans ? m : n, yLength = trans == Transpose.Trans ? n : m;
         float* pa = staging.In(a, BlasArguments.Needed(m, n, lda));
@@ -158,7 +162,8 @@ public sealed partial class CudaBackend : BlasBackend
 
     private protected override unsafe void ScaleCore(Operand c, int rows, int cols, int ld, float beta)
     {
-        CudaThreadState state = State();
+        using Call call = EnterWithState();
+        CudaCallState state = call.State;
         var staging = new OrderedStaging(state.Staging);
         long length = BlasArguments.Needed(rows, cols, ld);
         float* pc = staging.Out(c, length, copyIn: true);
@@ -194,7 +199,8 @@ public sealed partial class CudaBackend : BlasBackend
 
     private protected override unsafe void BroadcastRowsCore(Operand row, Operand destination, int rows, int cols)
     {
-        CudaThreadState state = State();
+        using Call call = EnterWithState();
+        CudaCallState state = call.State;
         var staging = new OrderedStaging(state.Staging);
         long length = (long)rows * cols;
         float* pr = staging.In(row, cols);
@@ -206,7 +212,8 @@ public sealed partial class CudaBackend : BlasBackend
 
     private protected override unsafe void AddRowSumsCore(Operand source, int rows, int cols, Operand destination)
     {
-        CudaThreadState state = State();
+        using Call call = EnterWithState();
+        CudaCallState state = call.State;
         var staging = new OrderedStaging(state.Staging);
         float* ps = staging.In(source, (long)rows * cols);
         float* pd = staging.Out(destination, cols, copyIn: true);
@@ -223,33 +230,21 @@ public sealed partial class CudaBackend : BlasBackend
     /// the flag flipped.
     /// </summary>
     private unsafe void SgemmRowMajor(
-        CudaThreadState state, Transpose transA, Transpose transB, int m, int n, int k,
+        CudaCallState state, Transpose transA, Transpose transB, int m, int n, int k,
         float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc) =>
         CublasException.ThrowIfFailed(Cublas.cublasSgemm_v2(state.Handle, transB.ToCublas(), transA.ToCublas(), n, m, k,
             &alpha, b, ldb, a, lda, &beta, c, ldc), this);
 
     private unsafe void SgemvRowMajor(
-        CudaThreadState state, Transpose trans, int m, int n, float alpha, float* a, int lda, float* x, float beta, float* y) =>
+        CudaCallState state, Transpose trans, int m, int n, float alpha, float* a, int lda, float* x, float beta, float* y) =>
         CublasException.ThrowIfFailed(Cublas.cublasSgemv_v2(state.Handle, trans.Flipped().ToCublas(), n, m,
             &alpha, a, lda, x, 1, &beta, y, 1), this);
 
-    private unsafe void Sscal(CudaThreadState state, int n, float alpha, float* x) =>
+    private unsafe void Sscal(CudaCallState state, int n, float alpha, float* x) =>
         CublasException.ThrowIfFailed(Cublas.cublasSscal_v2(state.Handle, n, &alpha, x, 1), this);
 
-    private CudaThreadState State()
-    {
-        CudaThreadState? state = _threads.Value;
-        if (state is null)
-        {
-            state = new CudaThreadState(this);
-            _threads.Value = state;
-        }
-
-        return state;
-    }
-
     /// <summary>
-    /// One call's host-span operands, staged in order through the thread's page-locked buffers: the n-th
+    /// One call's host-span operands, staged in order through the call state's page-locked buffers: the n-th
     /// host span of the call uses buffer n. Device operands pass through untouched.
     /// </summary>
     private unsafe ref struct OrderedStaging(CudaStagingBuffers buffers)

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using static BlasLinear.Native.Interop.CudaRuntime;
 
 namespace BlasLinear.Backends;
@@ -6,6 +7,9 @@ namespace BlasLinear.Backends;
 /// A <see cref="BlasBuffer"/> in device memory. Copies run on the backend's stream, so they are ordered
 /// with its computations; a copy to the host waits for the stream. A staging buffer also owns a
 /// page-locked host mirror through which host data moves, which lets the copy engine run at full speed.
+/// Every copy holds the backend (a call counted in) and the buffer's own memory (a SafeHandle reference) for
+/// its whole length, so a concurrent Dispose of either frees nothing under it: the copy runs to its end, or
+/// fails with <see cref="ObjectDisposedException"/> before it starts.
 /// </summary>
 internal sealed class CudaBuffer : BlasBuffer
 {
@@ -18,6 +22,7 @@ internal sealed class CudaBuffer : BlasBuffer
     {
         _backend = backend;
         long bytes = checked(Math.Max(1, length) * sizeof(float));
+        using CudaBackend.Call call = backend.Enter();
         _memory = backend.AllocateDevice(bytes);
         try
         {
@@ -49,7 +54,7 @@ internal sealed class CudaBuffer : BlasBuffer
         }
     }
 
-    internal override System.Runtime.InteropServices.SafeHandle Memory => _memory;
+    internal override SafeHandle Memory => _memory;
 
     private protected override Span<float> HostSpan() =>
         throw new NotSupportedException($"BlasBuffer {ShapeText} is in device memory; use CopyTo or CopyFrom.");
@@ -70,6 +75,7 @@ internal sealed class CudaBuffer : BlasBuffer
             return;
         }
 
+        using Use use = new(this);
         nuint bytes = (nuint)source.Length * sizeof(float);
         float* device = Pointer + offset;
         if (_mirror is not null)
@@ -99,6 +105,7 @@ internal sealed class CudaBuffer : BlasBuffer
             throw new InvalidOperationException("Only a buffer with a page-locked mirror can be filled from the host.");
         }
 
+        using Use use = new(this);
         float* mirror = (float*)_mirror.DangerousGetHandle();
         CudaException.ThrowIfFailed(cudaStreamSynchronize(_backend.Stream), _backend);
         new Span<float>(mirror, checked((int)Length)).Fill(value);
@@ -112,6 +119,7 @@ internal sealed class CudaBuffer : BlasBuffer
             return;
         }
 
+        using Use use = new(this);
         nuint bytes = (nuint)destination.Length * sizeof(float);
         float* device = Pointer + offset;
         if (_mirror is not null)
@@ -130,6 +138,55 @@ internal sealed class CudaBuffer : BlasBuffer
         }
     }
 
-    private protected override unsafe void ClearCore() =>
+    private protected override unsafe void ClearCore()
+    {
+        using Use use = new(this);
         CudaException.ThrowIfFailed(cudaMemsetAsync((void*)_memory.DangerousGetHandle(), 0, (nuint)(Math.Max(1, Length) * sizeof(float)), _backend.Stream), _backend);
+    }
+
+    /// <summary>One copy's hold on the backend and on this buffer's memory and mirror.</summary>
+    private ref struct Use
+    {
+        private CudaBackend.Call _call;
+        private SafeHandle? _memory;
+        private SafeHandle? _mirror;
+
+        public Use(CudaBuffer buffer)
+        {
+            _call = buffer._backend.Enter();
+            try
+            {
+                _memory = AddRef(buffer._memory, buffer);
+                _mirror = buffer._mirror is null ? null : AddRef(buffer._mirror, buffer);
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
+        }
+
+        public void Dispose()
+        {
+            _mirror?.DangerousRelease();
+            _memory?.DangerousRelease();
+            _call.Dispose();
+            this = default;
+        }
+
+        private static SafeHandle AddRef(SafeHandle handle, CudaBuffer buffer)
+        {
+            bool added = false;
+            try
+            {
+                handle.DangerousAddRef(ref added);
+            }
+            catch (ObjectDisposedException)
+            {
+                throw new ObjectDisposedException($"BlasBuffer {buffer.ShapeText}");
+            }
+
+            return handle;
+        }
+    }
 }

@@ -22,16 +22,6 @@ internal static class NativeLibraries
         InstallHint: "Install OpenBLAS: on Debian/Ubuntu `sudo apt-get install libopenblas0-pthread`; "
             + "or point BLASLINEAR_OPENBLAS_PATH at a libopenblas shared library.");
 
-    public static readonly NativeLibrarySpec CudaRuntimeSpec = new(
-        ImportName: Interop.CudaRuntime.LibraryName,
-        DisplayName: "The CUDA runtime",
-        PathVariable: "BLASLINEAR_CUDART_PATH",
-        Candidates: CudaCandidates("libcudart.so", ["13", "12", "11.0"]),
-        RequiredExport: "cudaGetDeviceCount",
-        RefusalReason: "not the CUDA runtime",
-        InstallHint: "Install the NVIDIA driver and a CUDA runtime (the CUDA toolkit, or the nvidia-cuda-runtime "
-            + "Python wheel), or point BLASLINEAR_CUDART_PATH at libcudart.so.N.");
-
     /// <summary>
     /// BlasLinear's own kernels: a native asset of the BlasLinear package (runtimes/linux-x64/native/), and a
     /// file beside the assemblies of any project that references src/Interop, found by the runtime's own
@@ -62,7 +52,7 @@ internal static class NativeLibraries
         InstallHint: "Optional. On Debian/Ubuntu `sudo apt-get install libdnnl2`; or point BLASLINEAR_ONEDNN_PATH at libdnnl.so.N.");
 
     private static readonly Lazy<LoadedLibrary> s_openBlas = new(() => LoadedLibrary.Load(OpenBlasSpec));
-    private static readonly Lazy<LoadedLibrary> s_cudaRuntime = new(() => LoadedLibrary.Load(CudaRuntimeSpec));
+    private static readonly Lazy<LoadedLibrary> s_cudaRuntime = new(() => LoadedLibrary.Load(CudaRuntimeSpec()));
     private static readonly Lazy<LoadedLibrary> s_cublas = new(() => LoadedLibrary.Load(CublasSpec()));
 
     private static readonly Lazy<LoadedLibrary> s_kernels = new(() => LoadedLibrary.Load(KernelsSpec));
@@ -137,118 +127,25 @@ internal static class NativeLibraries
         ];
     }
 
-    /// <summary>cuBLAS must match the runtime's major version; a runtime that did not load leaves all three.</summary>
-    private static unsafe NativeLibrarySpec CublasSpec()
-    {
-        string[] majors = ["13", "12", "11"];
-        if (CudaRuntime.IsLoaded)
-        {
-            int version = 0;
-            if (Interop.CudaRuntime.cudaRuntimeGetVersion(&version) == 0 && version >= 1000)
-            {
-                majors = [(version / 1000).ToString(System.Globalization.CultureInfo.InvariantCulture)];
-            }
-        }
+    /// <summary>The runtime of the matched set <see cref="CudaLibrarySet"/> chose (after BLASLINEAR_CUDART_PATH).</summary>
+    private static NativeLibrarySpec CudaRuntimeSpec() => new(
+        ImportName: Interop.CudaRuntime.LibraryName,
+        DisplayName: "The CUDA runtime",
+        PathVariable: "BLASLINEAR_CUDART_PATH",
+        Candidates: CudaLibrarySet.Chosen.RuntimePath is string runtime ? [runtime] : [],
+        RequiredExport: "cudaGetDeviceCount",
+        RefusalReason: "not the CUDA runtime",
+        InstallHint: "CUDA library sets: " + CudaLibrarySet.Chosen.Describe() + ". Install the NVIDIA driver and a CUDA runtime "
+            + "(the CUDA toolkit, or the nvidia-cuda-runtime Python wheel), or point BLASLINEAR_CUDA_LIBRARY_PATH at their folder.");
 
-        return new NativeLibrarySpec(
-            ImportName: Interop.Cublas.LibraryName,
-            DisplayName: "cuBLAS",
-            PathVariable: "BLASLINEAR_CUBLAS_PATH",
-            Candidates: CudaCandidates("libcublas.so", majors),
-            RequiredExport: "cublasCreate_v2",
-            RefusalReason: "not cuBLAS",
-            InstallHint: "Install cuBLAS of the same major version as the CUDA runtime (the CUDA toolkit, or the "
-                + "nvidia-cublas Python wheel), or point BLASLINEAR_CUBLAS_PATH at libcublas.so.N.");
-    }
-
-    /// <summary>
-    /// Sonames newest first (the loader's cache), then the same files in CUDA_PATH, the toolkit folder and
-    /// the lib folders of NVIDIA's Python wheels.
-    /// </summary>
-    private static List<string> CudaCandidates(string baseName, string[] versions)
-    {
-        var candidates = new List<string>();
-        if (!OperatingSystem.IsLinux())
-        {
-            return candidates;
-        }
-
-        var folders = new List<string>();
-        foreach (string? root in new[] { Environment.GetEnvironmentVariable("CUDA_PATH"), Environment.GetEnvironmentVariable("CUDA_HOME"), "/usr/local/cuda" })
-        {
-            if (!string.IsNullOrEmpty(root))
-            {
-                folders.Add(Path.Combine(root, "lib64"));
-                folders.Add(Path.Combine(root, "targets", "x86_64-linux", "lib"));
-            }
-        }
-
-        folders.AddRange(PythonWheelLibraryFolders());
-        foreach (string version in versions)
-        {
-            candidates.Add($"{baseName}.{version}");
-        }
-
-        foreach (string folder in folders.Distinct().Where(Directory.Exists))
-        {
-            foreach (string version in versions)
-            {
-                string path = Path.Combine(folder, $"{baseName}.{version}");
-                if (File.Exists(path))
-                {
-                    candidates.Add(path);
-                }
-            }
-        }
-
-        return candidates;
-    }
-
-    /// <summary>The <c>nvidia/*/lib</c> folders of site-packages trees where pip puts NVIDIA's wheels.</summary>
-    private static IEnumerable<string> PythonWheelLibraryFolders()
-    {
-        var prefixes = new List<string> { "/usr/lib", "/usr/local/lib", "/opt/conda/lib" };
-        foreach (string? variable in new[] { "VIRTUAL_ENV", "CONDA_PREFIX" })
-        {
-            if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } prefix)
-            {
-                prefixes.Add(Path.Combine(prefix, "lib"));
-            }
-        }
-
-        if (Environment.GetEnvironmentVariable("HOME") is { Length: > 0 } home)
-        {
-            prefixes.Add(Path.Combine(home, ".local", "lib"));
-        }
-
-        foreach (string prefix in prefixes.Where(Directory.Exists))
-        {
-            IEnumerable<string> pythons;
-            try
-            {
-                pythons = Directory.EnumerateDirectories(prefix, "python3*");
-            }
-            catch (UnauthorizedAccessException)
-            {
-                continue;
-            }
-
-            foreach (string python in pythons)
-            {
-                foreach (string packages in new[] { "site-packages", "dist-packages" })
-                {
-                    string nvidia = Path.Combine(python, packages, "nvidia");
-                    if (!Directory.Exists(nvidia))
-                    {
-                        continue;
-                    }
-
-                    foreach (string package in Directory.EnumerateDirectories(nvidia))
-                    {
-                        yield return Path.Combine(package, "lib");
-                    }
-                }
-            }
-        }
-    }
+    /// <summary>cuBLAS of the matched set <see cref="CudaLibrarySet"/> chose (after BLASLINEAR_CUBLAS_PATH).</summary>
+    private static NativeLibrarySpec CublasSpec() => new(
+        ImportName: Interop.Cublas.LibraryName,
+        DisplayName: "cuBLAS",
+        PathVariable: "BLASLINEAR_CUBLAS_PATH",
+        Candidates: CudaLibrarySet.Chosen.CublasPath is string cublas ? [cublas] : [],
+        RequiredExport: "cublasCreate_v2",
+        RefusalReason: "not cuBLAS",
+        InstallHint: "CUDA library sets: " + CudaLibrarySet.Chosen.Describe() + ". Install cuBLAS of the same major version as "
+            + "the CUDA runtime (the CUDA toolkit, or the nvidia-cublas Python wheel), or point BLASLINEAR_CUDA_LIBRARY_PATH at its folder.");
 }

@@ -3,22 +3,22 @@ using static BlasLinear.Native.Interop;
 namespace BlasLinear.Backends;
 
 /// <summary>
-/// What one thread calling a <see cref="CudaBackend"/> owns: its cuBLAS handle (bound to the backend's
-/// stream and math mode once, when made, so no thread changes a handle another uses), the staging
-/// buffers for host spans passed straight to the backend, and a vector of ones for row sums and broadcasts.
+/// What one call into a <see cref="CudaBackend"/> uses, leased from the backend's pool for the call: a
+/// cuBLAS handle (bound to the backend's stream and math mode once, when made, so no call changes a handle
+/// another uses), the staging buffers for host spans passed straight to the backend, and a vector of ones
+/// for row sums and broadcasts. The pool holds at most one per call that ever ran at the same time as others.
 /// </summary>
-internal sealed class CudaThreadState : IDisposable
+internal sealed class CudaCallState : IDisposable
 {
     private readonly CudaBackend _backend;
     private readonly CublasHandle _handle = new();
     private CudaBuffer? _ones;
 
-    public unsafe CudaThreadState(CudaBackend backend)
+    /// <remarks>The calling thread has made the backend's device current: a handle belongs to the device current when it is made.</remarks>
+    public unsafe CudaCallState(CudaBackend backend)
     {
         _backend = backend;
         Staging = new CudaStagingBuffers(backend);
-        // The current device is per thread, and a handle belongs to the device current when it is made.
-        CudaException.ThrowIfFailed(CudaRuntime.cudaSetDevice(backend.Device), backend);
         nint handle;
         CublasException.ThrowIfFailed(Cublas.cublasCreate_v2(&handle), backend);
         _handle.Adopt(handle);
