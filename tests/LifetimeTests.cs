@@ -29,6 +29,20 @@ public class LifetimeTests
         }
     }
 
+    /// <summary>
+    /// Preparing, unpreparing and reloading a layer while other threads forward through it is a documented
+    /// race, but never a crash: forwards succeed or throw ObjectDisposedException, nothing else.
+    /// </summary>
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("cuda")]
+    public void Changing_the_preparation_while_other_threads_forward_never_ends_the_process(string backend)
+    {
+        ChildProcess.Result result = ChildProcess.RunProbe(["preparation-race", backend]);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("0 other exceptions", result.StandardError, StringComparison.Ordinal);
+    }
+
     /// <summary>An overflowing size is the documented ArgumentOutOfRangeException, before any allocation.</summary>
     [Fact]
     public void A_layer_whose_size_overflows_is_refused_with_ArgumentOutOfRangeException()

@@ -129,4 +129,56 @@ public static class LifetimeScenarios
 
         throw new InvalidOperationException("/proc/self/status has no VmHWM line.");
     }
+
+    /// <summary>
+    /// Forwards on four threads while this thread prepares and unprepares the layer and reloads its weights:
+    /// a data race the layer documents, which must never end the process or corrupt memory. A forward may
+    /// throw ObjectDisposedException (the prepared weight it took was released); any other exception fails.
+    /// </summary>
+    public static int PreparationRace(BackendPreference preference)
+    {
+        using BlasBackend backend = BlasBackend.Create(preference);
+        using var layer = new Linear(256, 192, backend: backend, seed: 1);
+        float[] x = new float[32 * 256];
+        Array.Fill(x, 0.5f);
+        int stop = 0, other = 0;
+        long forwards = 0, disposedSeen = 0;
+        var workers = Enumerable.Range(0, 4).Select(t => new Thread(() =>
+        {
+            var y = new float[(t + 1) * 8 * 192];
+            while (Volatile.Read(ref stop) == 0)
+            {
+                try
+                {
+                    layer.Forward(x.AsSpan(0, (t + 1) * 8 * 256), y);
+                    Interlocked.Increment(ref forwards);
+                }
+                catch (ObjectDisposedException)
+                {
+                    Interlocked.Increment(ref disposedSeen);
+                }
+                catch (Exception e)
+                {
+                    Interlocked.Increment(ref other);
+                    Console.Error.WriteLine($"thread {t}: {e.GetType().Name}: {e.Message}");
+                }
+            }
+        })).ToList();
+        workers.ForEach(w => w.Start());
+        for (int i = 0; i < 400; i++)
+        {
+            layer.PrepareForInference();
+            if (i % 4 == 0)
+            {
+                layer.ResetParameters(seed: i);
+            }
+
+            layer.PrepareForTraining();
+        }
+
+        Volatile.Write(ref stop, 1);
+        workers.ForEach(w => w.Join());
+        Console.Error.WriteLine($"preparation race on {backend.Kind}: {forwards} forwards, {disposedSeen} ObjectDisposedException, {other} other exceptions");
+        return other == 0 && forwards > 0 ? 0 : 1;
+    }
 }

@@ -12,6 +12,7 @@ return args switch
     ["dispose-backend-during-calls", string workload, string backend] => BackendLifetimeScenarios.DisposeDuringCalls(workload, Enum.Parse<BackendPreference>(backend, ignoreCase: true)),
     ["cuda-libraries"] => CudaLibraryScenarios.Describe(),
     ["larger-than-memory", string features] => LifetimeScenarios.LayerLargerThanMemory(int.Parse(features, System.Globalization.CultureInfo.InvariantCulture)),
+    ["preparation-race", string backend] => LifetimeScenarios.PreparationRace(Enum.Parse<BackendPreference>(backend, ignoreCase: true)),
     ["construction-peak", string features] => LifetimeScenarios.ConstructionPeak(int.Parse(features, System.Globalization.CultureInfo.InvariantCulture)),
     ["gpu-check", string folder] => GpuCheck.Run(folder, quick: false),
     ["gpu-check", string folder, "--quick"] => GpuCheck.Run(folder, quick: true),
@@ -50,6 +51,6 @@ static int Describe()
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: BlasLinear.Tests.Probe bad-input | describe | wide THREADS | sweep | dispose-during-copy OPERATION cpu|cuda | dispose-backend-during-calls gemm|layers cpu|cuda | cuda-libraries | larger-than-memory FEATURES | construction-peak FEATURES | gpu-check OUTPUT_FOLDER [--quick] | gpu-report OUTPUT_FOLDER");
+    Console.Error.WriteLine("usage: BlasLinear.Tests.Probe bad-input | describe | wide THREADS | sweep | dispose-during-copy OPERATION cpu|cuda | dispose-backend-during-calls gemm|layers cpu|cuda | cuda-libraries | larger-than-memory FEATURES | construction-peak FEATURES | preparation-race cpu|cuda | gpu-check OUTPUT_FOLDER [--quick] | gpu-report OUTPUT_FOLDER");
     return 2;
 }
