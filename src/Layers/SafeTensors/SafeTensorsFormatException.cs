@@ -67,10 +67,10 @@ public enum SafeTensorsFormatRule
 /// the rule broken.
 /// </summary>
 /// <remarks>
-/// An <see cref="IOException"/>, like the other failures of opening a file (<see cref="InvalidDataException"/>,
-/// the framework's type for malformed data, is sealed).
+/// A <see cref="FormatException"/>: the file was read, and its contents break the format (the framework's
+/// <see cref="InvalidDataException"/> is sealed). Failures to read the file at all stay <see cref="IOException"/>s.
 /// </remarks>
-public sealed class SafeTensorsFormatException : IOException
+public sealed class SafeTensorsFormatException : FormatException
 {
     /// <summary>Creates the exception.</summary>
     public SafeTensorsFormatException()
