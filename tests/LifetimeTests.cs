@@ -30,6 +30,23 @@ public class LifetimeTests
     }
 
     /// <summary>
+    /// Two threads inside the CPU backend's calls (raw products on host arrays, or layers) while the main
+    /// thread disposes the backend: both end with ObjectDisposedException and the process lives.
+    /// </summary>
+    [Theory]
+    [InlineData("gemm")]
+    [InlineData("layers")]
+    public void Disposing_the_CPU_backend_with_calls_in_flight_ends_them_with_ObjectDisposedException(string workload)
+    {
+        for (int run = 0; run < 2; run++)
+        {
+            ChildProcess.Result result = ChildProcess.RunProbe(["dispose-backend-during-calls", workload, "cpu"]);
+            Assert.True(result.ExitCode == 0, result.ToString());
+            Assert.Contains("ObjectDisposedException", result.StandardError, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>
     /// Preparing, unpreparing and reloading a layer while other threads forward through it is a documented
     /// race, but never a crash: forwards succeed or throw ObjectDisposedException, nothing else.
     /// </summary>
