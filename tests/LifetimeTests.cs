@@ -14,37 +14,39 @@ namespace BlasLinear.Tests;
 [Collection(IsolatedCollection.Name)]
 public class LifetimeTests
 {
-    public static TheoryData<string> BufferOperations => new(LifetimeScenarios.BufferOperations);
-
-    /// <summary>Each buffer operation racing the layer's Dispose on the CPU: ObjectDisposedException, never a crash.</summary>
-    [Theory]
-    [MemberData(nameof(BufferOperations))]
-    public void Disposing_a_layer_while_another_thread_copies_its_buffer_throws_ObjectDisposedException(string operation)
+    /// <summary>Every buffer operation of the dispose race, on each backend (CUDA: the emulator unless BLASLINEAR_TEST_CUDA=real).</summary>
+    public static TheoryData<string, string> BufferOperationsOnBackends()
     {
-        for (int run = 0; run < 2; run++)
+        var data = new TheoryData<string, string>();
+        foreach (string backend in new[] { "cpu", "cuda" })
         {
-            ChildProcess.Result result = ChildProcess.RunProbe(["dispose-during-copy", operation, "cpu"]);
-            Assert.True(result.ExitCode == 0, result.ToString());
-            Assert.Contains("ObjectDisposedException", result.StandardError, StringComparison.Ordinal);
+            foreach (string operation in LifetimeScenarios.BufferOperations)
+            {
+                data.Add(backend, operation);
+            }
         }
+
+        return data;
     }
+
+    /// <summary>Each buffer operation racing the layer's Dispose: ObjectDisposedException, never a crash.</summary>
+    [Theory]
+    [MemberData(nameof(BufferOperationsOnBackends))]
+    public void Disposing_a_layer_while_another_thread_copies_its_buffer_throws_ObjectDisposedException(string backend, string operation) =>
+        AssertEveryRunEndsInObjectDisposed(["dispose-during-copy", operation, backend], runs: 2);
 
     /// <summary>
-    /// Two threads inside the CPU backend's calls (raw products on host arrays, or layers) while the main
-    /// thread disposes the backend: both end with ObjectDisposedException and the process lives.
+    /// Two threads inside the backend's calls (raw products on host arrays, or layers) while the main thread
+    /// disposes it: both end with ObjectDisposedException, the process lives, and nothing is used after it
+    /// was freed (on CUDA no destroyed stream or handle is reached, and no CUDA error is raised).
     /// </summary>
     [Theory]
-    [InlineData("gemm")]
-    [InlineData("layers")]
-    public void Disposing_the_CPU_backend_with_calls_in_flight_ends_them_with_ObjectDisposedException(string workload)
-    {
-        for (int run = 0; run < 2; run++)
-        {
-            ChildProcess.Result result = ChildProcess.RunProbe(["dispose-backend-during-calls", workload, "cpu"]);
-            Assert.True(result.ExitCode == 0, result.ToString());
-            Assert.Contains("ObjectDisposedException", result.StandardError, StringComparison.Ordinal);
-        }
-    }
+    [InlineData("cpu", "gemm")]
+    [InlineData("cpu", "layers")]
+    [InlineData("cuda", "gemm")]
+    [InlineData("cuda", "layers")]
+    public void Disposing_a_backend_with_calls_in_flight_ends_them_with_ObjectDisposedException(string backend, string workload) =>
+        AssertEveryRunEndsInObjectDisposed(["dispose-backend-during-calls", workload, backend], runs: 3);
 
     /// <summary>
     /// Preparing, unpreparing and reloading a layer while other threads forward through it is a documented
@@ -156,6 +158,19 @@ public class LifetimeTests
         backend.SetThreadCount(Environment.ProcessorCount);
         Assert.Equal(Environment.ProcessorCount, backend.ThreadCount);
         backend.SetThreadCount(before);
+    }
+
+    /// <summary>Runs a dispose-race scenario in child processes: each run must live and end the racing calls with ObjectDisposedException.</summary>
+    private static void AssertEveryRunEndsInObjectDisposed(string[] scenario, int runs)
+    {
+        for (int run = 0; run < runs; run++)
+        {
+            ChildProcess.Result result = ChildProcess.RunProbe(scenario);
+            Assert.True(result.ExitCode == 0, result.ToString());
+            Assert.Contains("ObjectDisposedException", result.StandardError, StringComparison.Ordinal);
+            Assert.DoesNotContain("destroyed", result.StandardError, StringComparison.Ordinal);
+            Assert.DoesNotContain("CudaException", result.StandardError, StringComparison.Ordinal);
+        }
     }
 }
 
