@@ -1,6 +1,5 @@
 using System.Globalization;
 using BlasLinear.Backends;
-using BlasLinear;
 
 namespace BlasLinear.Bench;
 

@@ -1,4 +1,3 @@
-using BlasLinear;
 using BlasLinear.Reference;
 using BlasLinear.Tests.Support;
 using Xunit;

@@ -1,5 +1,4 @@
 using BlasLinear.Backends;
-using BlasLinear;
 using BlasLinear.Reference;
 using BlasLinear.Tests.Support;
 using Xunit;

@@ -1,6 +1,5 @@
 using BlasLinear.Bench.Soak;
 using BlasLinear.Backends;
-using BlasLinear;
 using BlasLinear.Reference;
 using BlasLinear.Tests.Support;
 using Xunit;

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using BlasLinear.Backends;
-using BlasLinear;
 using BlasLinear.Reference;
 
 namespace BlasLinear.Bench.Soak;

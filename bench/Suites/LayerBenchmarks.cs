@@ -1,6 +1,5 @@
 using BenchmarkDotNet.Attributes;
 using BlasLinear.Bench.Sweep;
-using BlasLinear;
 
 namespace BlasLinear.Bench.Suites;
 

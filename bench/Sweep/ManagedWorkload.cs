@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using BlasLinear.Backends;
-using BlasLinear;
 
 namespace BlasLinear.Bench.Sweep;
 

@@ -29,7 +29,7 @@ public abstract partial class LinearLayer
             ThrowIfDisposed();
             if (_prepared is null)
             {
-                Volatile.Write(ref _prepared, Backend.PrepareWeight(_weight, LinearGemm.WeightOp(Layout), OutFeatures, InFeatures));
+                Volatile.Write(ref _prepared, PrepareWeight());
             }
         }
     }
@@ -48,4 +48,8 @@ public abstract partial class LinearLayer
             Interlocked.Exchange(ref _prepared, null)?.Dispose();
         }
     }
+
+    /// <summary>The backend's prepared form of this layer's weight for its forward product.</summary>
+    private PreparedWeight PrepareWeight() =>
+        Backend.PrepareWeight(_weight, LinearGemm.WeightOp(Layout), OutFeatures, InFeatures);
 }

@@ -286,7 +286,7 @@ public abstract partial class LinearLayer : IDisposable
             ParameterInitializer.Fill(_weight, _bias, InFeatures, init, seed);
             if (prepared is not null)
             {
-                Volatile.Write(ref _prepared, Backend.PrepareWeight(_weight, LinearGemm.WeightOp(Layout), OutFeatures, InFeatures));
+                Volatile.Write(ref _prepared, PrepareWeight());
             }
         }
     }

@@ -1,5 +1,4 @@
 using BlasLinear.Backends;
-using BlasLinear;
 
 namespace BlasLinear.Tests.Probe;
 

@@ -1,5 +1,4 @@
 using BlasLinear.Backends;
-using BlasLinear;
 using BlasLinear.Reference;
 
 namespace BlasLinear.Tests.Probe;
