@@ -89,7 +89,7 @@ public sealed class LibraryOverrideTests : IDisposable
         AssertRefused(OpenBlas, Path.Combine(AppContext.BaseDirectory, file), "does not define openblas_get_config itself: the export comes from");
 
     [Theory]
-    [InlineData(Kernels, "libblaslinear_cudaemu.so", "it has no blk_supported")]
+    [InlineData(Kernels, "libblaslinear_cudaemu.so", "it has no blk_cpu_isa")]
     [InlineData(OneDnn, "libblaslinear_kernels.so", "it has no dnnl_sgemm")]
     public void The_wrong_library_for_an_optional_provider_is_an_error(string variable, string file, string reason) =>
         AssertRefused(variable, Path.Combine(AppContext.BaseDirectory, file), reason);

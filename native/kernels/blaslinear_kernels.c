@@ -39,12 +39,14 @@
 #define ATB_ROW_BLOCK 6
 #define ATB_COLUMN_STRIP 64
 
-int blk_supported(void)
+int blk_cpu_isa(void)
 {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-           __builtin_cpu_supports("fma");
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("fma"))
+        return BLK_ISA_AVX512;
+    return BLK_ISA_NONE;
 }
 
 /* ---- NT: dot products ------------------------------------------------------------------------ */
@@ -109,7 +111,7 @@ static BLK_TARGET void abt_block(int mr, int nr, int k, float alpha, const float
     }
 }
 
-void blk_sgemm_abt(int m, int n, int k, float alpha, const float* a, int lda,
+static BLK_TARGET void avx512_sgemm_abt(int m, int n, int k, float alpha, const float* a, int lda,
                   const float* b, int ldb, float beta, float* c, int ldc)
 {
     /* Rows of A in blocks of ABT_ROW_BLOCK (a small m takes one block with a wider NR); B's rows in blocks of NR. */
@@ -193,7 +195,7 @@ static BLK_TARGET void op_ab_block(int mr, int cols, int k, float alpha, const f
     }
 }
 
-void blk_sgemm_atb(int m, int n, int k, float alpha, const float* a, int lda,
+static BLK_TARGET void avx512_sgemm_atb(int m, int n, int k, float alpha, const float* a, int lda,
                    const float* b, int ldb, float beta, float* c, int ldc)
 {
     /* Aᵀ·B, the weight gradient: C is the large matrix and the batch is k; a(i, p) = a[i + p·lda].
@@ -213,7 +215,7 @@ void blk_sgemm_atb(int m, int n, int k, float alpha, const float* a, int lda,
     }
 }
 
-void blk_sgemm_ab(int m, int n, int k, float alpha, const float* a, int lda,
+static BLK_TARGET void avx512_sgemm_ab(int m, int n, int k, float alpha, const float* a, int lda,
                   const float* b, int ldb, float beta, float* c, int ldc)
 {
     /* X·W: B (the weight) is the large matrix; a(i, p) = a[i·lda + p]. A batch of up to AB_ROW_BLOCK
@@ -276,7 +278,7 @@ BLK_INLINE void transpose8(const float* src, ptrdiff_t lds, float* dst, ptrdiff_
     }
 }
 
-BLK_TARGET void blk_transpose(int rows, int cols, const float* src, int lds, float beta, float* dst, int ldd)
+static BLK_TARGET void avx512_transpose(int rows, int cols, const float* src, int lds, float beta, float* dst, int ldd)
 {
     /* Strips of 16 source rows: each 16×8 block writes 8 whole 64-byte lines of the destination, and
      * the strip reads its 16 rows front to back. Ragged edges element by element. */
@@ -295,4 +297,33 @@ BLK_TARGET void blk_transpose(int rows, int cols, const float* src, int lds, flo
     for (int r = strips * 16; r < rows; r++)
         for (int c = 0; c < cols; c++)
             store(dst + (ptrdiff_t)c * ldd + r, src[(ptrdiff_t)r * lds + c], beta);
+}
+
+/* ---- entry points: the code path for the ISA the caller chose -------------------------------------- */
+
+void blk_sgemm_abt(int isa, int m, int n, int k, float alpha, const float* a, int lda,
+                   const float* b, int ldb, float beta, float* c, int ldc)
+{
+    (void)isa;
+    avx512_sgemm_abt(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void blk_sgemm_ab(int isa, int m, int n, int k, float alpha, const float* a, int lda,
+                  const float* b, int ldb, float beta, float* c, int ldc)
+{
+    (void)isa;
+    avx512_sgemm_ab(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void blk_sgemm_atb(int isa, int m, int n, int k, float alpha, const float* a, int lda,
+                   const float* b, int ldb, float beta, float* c, int ldc)
+{
+    (void)isa;
+    avx512_sgemm_atb(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void blk_transpose(int isa, int rows, int cols, const float* src, int lds, float beta, float* dst, int ldd)
+{
+    (void)isa;
+    avx512_transpose(rows, cols, src, lds, beta, dst, ldd);
 }

@@ -15,24 +15,30 @@
 extern "C" {
 #endif
 
-/* 1 when this CPU runs the kernels (AVX-512 F/VL/BW/DQ and FMA), 0 otherwise. */
-BLK_API int blk_supported(void);
+/* The instruction sets the kernels are built for. Every entry point below takes one as its first
+ * argument, at most what blk_cpu_isa() returned (never checked here), and runs that code path. */
+#define BLK_ISA_NONE 0
+#define BLK_ISA_AVX2 1   /* AVX2 and FMA */
+#define BLK_ISA_AVX512 2 /* AVX-512 F/VL/BW/DQ and FMA */
+
+/* The widest of the instruction sets above that this CPU runs (BLK_ISA_NONE: the kernels cannot run). */
+BLK_API int blk_cpu_isa(void);
 
 /* C[m,n] = α·A[m,k]·B[n,k]ᵀ + β·C: every element a dot product of two contiguous rows. */
-BLK_API void blk_sgemm_abt(int m, int n, int k, float alpha, const float* a, int lda,
+BLK_API void blk_sgemm_abt(int isa, int m, int n, int k, float alpha, const float* a, int lda,
                            const float* b, int ldb, float beta, float* c, int ldc);
 
 /* C[m,n] = α·A[m,k]·B[k,n] + β·C: rows of B scaled by elements of A and summed into register tiles of C. */
-BLK_API void blk_sgemm_ab(int m, int n, int k, float alpha, const float* a, int lda,
+BLK_API void blk_sgemm_ab(int isa, int m, int n, int k, float alpha, const float* a, int lda,
                           const float* b, int ldb, float beta, float* c, int ldc);
 
 /* C[m,n] = α·A[k,m]ᵀ·B[k,n] + β·C (the weight gradient; k is the batch): the same tiles as blk_sgemm_ab. */
-BLK_API void blk_sgemm_atb(int m, int n, int k, float alpha, const float* a, int lda,
+BLK_API void blk_sgemm_atb(int isa, int m, int n, int k, float alpha, const float* a, int lda,
                            const float* b, int ldb, float beta, float* c, int ldc);
 
 /* dst[c,r] = src[r,c] + β·dst[c,r] for a rows×cols source (β = 0 never reads dst): brings back the
  * result of a product computed with its operands swapped, (A·Bᵀ)ᵀ = B·Aᵀ (see CpuRouter.cs). */
-BLK_API void blk_transpose(int rows, int cols, const float* src, int lds, float beta, float* dst, int ldd);
+BLK_API void blk_transpose(int isa, int rows, int cols, const float* src, int lds, float beta, float* dst, int ldd);
 
 #ifdef __cplusplus
 }

@@ -3,8 +3,8 @@
 # loaded on a CPU without AVX-512:
 #   - no dynamic symbol needs a GLIBC_ version above 2.31, and it needs no library but glibc's own;
 #   - it exports only the blk_ entry points, and has no ifunc (an ifunc resolver runs at load time);
-#   - nothing that runs before the caller asks blk_supported() - the init and fini arrays, _init, _fini -
-#     nor blk_supported() itself, nor anything they call, uses an AVX-512 register.
+#   - nothing that runs before the caller asks blk_cpu_isa() - the init and fini arrays, _init, _fini -
+#     nor blk_cpu_isa() itself, nor anything they call, uses an AVX-512 register.
 # Usage: check_portable.sh LIBRARY [OBJDUMP] [READELF]
 set -eu
 lib=$1
@@ -39,7 +39,7 @@ for e in $exports; do
     *) say "exports $e: only blk_ entry points may be exported"; fail=1 ;;
   esac
 done
-echo "$exports" | grep -qx blk_supported || { say "does not export blk_supported"; fail=1; }
+echo "$exports" | grep -qx blk_cpu_isa || { say "does not export blk_cpu_isa"; fail=1; }
 
 if "$readelf" -sW --dyn-syms "$lib" | grep -q IFUNC || "$readelf" -rW "$lib" | grep -q IRELATIV; then
   say "has an ifunc, whose resolver would run at load time"
@@ -47,8 +47,8 @@ if "$readelf" -sW --dyn-syms "$lib" | grep -q IFUNC || "$readelf" -rW "$lib" | g
 fi
 
 # The functions the loader runs (init/fini arrays, through their R_X86_64_RELATIVE relocations) and
-# blk_supported, then everything they call or jump to.
-roots="_init _fini blk_supported"
+# blk_cpu_isa, then everything they call or jump to.
+roots="_init _fini blk_cpu_isa"
 disassembly=$("$objdump" -d --no-show-raw-insn "$lib")
 symbols=$(echo "$disassembly" | awk '/^[0-9a-f]+ <[^>]+>:$/ { a = $1; sub(/^0+/, "", a); n = $2; gsub(/[<>:]/, "", n); print a, n }')
 relocations=$("$readelf" -rW "$lib" | awk '$3 == "R_X86_64_RELATIVE" { print $1, $4 }')
@@ -79,7 +79,7 @@ while [ -n "$queue" ]; do
   seen="$seen $f"
   body=$(echo "$disassembly" | awk -v f="$f" '$0 ~ "^[0-9a-f]+ <" f ">:$" { on = 1; next } /^$/ { on = 0 } on')
   if [ -z "$body" ]; then
-    say "no code found for $f, which runs at load time or from blk_supported"
+    say "no code found for $f, which runs at load time or from blk_cpu_isa"
     fail=1
     continue
   fi

@@ -15,7 +15,8 @@ static float uniform(void) { return (float)(next() % 2000001u) / 1000000.0f - 1.
 
 int main(void)
 {
-    if (!blk_supported()) {
+    const int isa = blk_cpu_isa();
+    if (isa != BLK_ISA_AVX512) {
         puts("kernels_selftest: skipped, this CPU has no AVX-512");
         return 77;
     }
@@ -48,11 +49,11 @@ int main(void)
                 want[i * ldc + j] = alpha * sum + (beta == 0.0f ? 0.0 : beta * (double)c[i * ldc + j]);
             }
         if (nt)
-            blk_sgemm_abt(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            blk_sgemm_abt(isa, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         else if (trans_a)
-            blk_sgemm_atb(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            blk_sgemm_atb(isa, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         else
-            blk_sgemm_ab(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            blk_sgemm_ab(isa, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         for (int i = 0; i < m; i++)
             for (int j = 0; j < ldc; j++) {
                 float got = c[i * ldc + j];
@@ -72,7 +73,7 @@ int main(void)
         float* before = malloc(sizeof(float) * (size_t)cols * ldd);
         const float beta = t % 2 ? 0.0f : 0.5f;
         for (int i = 0; i < cols * ldd; i++) before[i] = dst[i] = (beta == 0.0f || i % ldd >= rows) ? NAN : uniform();
-        blk_transpose(rows, cols, src, lds, beta, dst, ldd);
+        blk_transpose(isa, rows, cols, src, lds, beta, dst, ldd);
         for (int c = 0; c < cols; c++)
             for (int r = 0; r < ldd; r++) {
                 float got = dst[c * ldd + r];

@@ -13,9 +13,9 @@ namespace BlasLinear.Backends;
 /// </summary>
 internal sealed class CpuProviders
 {
-    private CpuProviders(bool kernels, bool oneDnn, nint setOmpThreads, nint getOmpThreads, string kernelsNote, string oneDnnNote)
+    private CpuProviders(int isa, bool oneDnn, nint setOmpThreads, nint getOmpThreads, string kernelsNote, string oneDnnNote)
     {
-        HasKernels = kernels;
+        Isa = isa;
         HasOneDnn = oneDnn;
         SetOmpThreads = setOmpThreads;
         GetOmpThreads = getOmpThreads;
@@ -23,8 +23,11 @@ internal sealed class CpuProviders
         OneDnnNote = oneDnnNote;
     }
 
-    /// <summary>The kernels are loaded and this CPU runs them (AVX-512).</summary>
-    public bool HasKernels { get; }
+    /// <summary>The kernels are loaded and this CPU runs them.</summary>
+    public bool HasKernels => Isa != IsaNone;
+
+    /// <summary>The kernels' code path (<c>Interop.Kernels.Isa*</c>); <c>IsaNone</c> when they do not run here.</summary>
+    public int Isa { get; }
 
     /// <summary>oneDNN is loaded.</summary>
     public bool HasOneDnn { get; }
@@ -45,7 +48,13 @@ internal sealed class CpuProviders
     public static unsafe CpuProviders Find()
     {
         LoadedLibrary kernelsLibrary = NativeLibraries.Kernels;
-        bool kernelsRun = kernelsLibrary.IsLoaded && blk_supported() == 1;
+        int isa = kernelsLibrary.IsLoaded ? blk_cpu_isa() : IsaNone;
+        bool kernelsRun = isa == IsaAvx512;
+        if (!kernelsRun)
+        {
+            isa = IsaNone;
+        }
+
         string kernelsNote = !kernelsLibrary.IsLoaded
             ? "not loaded (" + string.Join("; ", kernelsLibrary.Trace) + ")"
             : kernelsRun
@@ -78,7 +87,7 @@ internal sealed class CpuProviders
             oneDnnNote = "not found (" + string.Join("; ", oneDnnLibrary.Trace) + "); optional: apt-get install libdnnl2";
         }
 
-        return new CpuProviders(kernelsRun, oneDnnLibrary.IsLoaded, setOmp, getOmp, kernelsNote, oneDnnNote);
+        return new CpuProviders(isa, oneDnnLibrary.IsLoaded, setOmp, getOmp, kernelsNote, oneDnnNote);
     }
 
     /// <summary>The route table for <paramref name="requested"/> with the providers found here.</summary>

@@ -58,7 +58,7 @@ internal sealed class CpuRouter
     {
         if (Table.HasKernels)
         {
-            blk_transpose(rows, cols, source, cols, 0f, destination, rows);
+            blk_transpose(Providers.Isa, rows, cols, source, cols, 0f, destination, rows);
             return;
         }
 
@@ -93,7 +93,7 @@ internal sealed class CpuRouter
         CpuScratch.Block work = route == Route.OneDnnSwapped ? CpuScratch.Rent((long)n * m) : default;
         try
         {
-            var job = new Job(route, transA, transB, m, n, k, parts,
+            var job = new Job(route, Providers.Isa, transA, transB, m, n, k, parts,
                 alpha, a, lda, b, ldb, beta, c, ldc, work.Pointer, _setOmpThreads, _getOmpThreads);
             int status;
             if (parts == 1)
@@ -152,13 +152,13 @@ internal sealed class CpuRouter
         switch (job.Route)
         {
             case Route.KernelsAbt:
-                blk_sgemm_abt(job.M, w, job.K, job.Alpha, job.A, job.Lda, bSlice, job.Ldb, job.Beta, cSlice, job.Ldc);
+                blk_sgemm_abt(job.Isa, job.M, w, job.K, job.Alpha, job.A, job.Lda, bSlice, job.Ldb, job.Beta, cSlice, job.Ldc);
                 break;
             case Route.KernelsAb:
-                blk_sgemm_ab(job.M, w, job.K, job.Alpha, job.A, job.Lda, bSlice, job.Ldb, job.Beta, cSlice, job.Ldc);
+                blk_sgemm_ab(job.Isa, job.M, w, job.K, job.Alpha, job.A, job.Lda, bSlice, job.Ldb, job.Beta, cSlice, job.Ldc);
                 break;
             case Route.KernelsAtb:
-                blk_sgemm_atb(job.M, w, job.K, job.Alpha, job.A, job.Lda, bSlice, job.Ldb, job.Beta, cSlice, job.Ldc);
+                blk_sgemm_atb(job.Isa, job.M, w, job.K, job.Alpha, job.A, job.Lda, bSlice, job.Ldb, job.Beta, cSlice, job.Ldc);
                 break;
             case Route.OneDnn:
                 RecordOneDnn(ref job, OneDnnSingleThreaded(ref job, job.TransA, job.TransB,
@@ -171,7 +171,7 @@ internal sealed class CpuRouter
                 RecordOneDnn(ref job, status);
                 if (status == Success)
                 {
-                    blk_transpose(w, job.M, rows, job.M, job.Beta, cSlice, job.Ldc);
+                    blk_transpose(job.Isa, w, job.M, rows, job.M, job.Beta, cSlice, job.Ldc);
                 }
 
                 break;
@@ -213,11 +213,12 @@ internal sealed class CpuRouter
 
     /// <summary>One split product; only one runs at a time (the caller holds the whole gate when parts &gt; 1).</summary>
     private unsafe struct Job(
-        Route route, Transpose transA, Transpose transB, int m, int n, int k, int parts,
+        Route route, int isa, Transpose transA, Transpose transB, int m, int n, int k, int parts,
         float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, float* work,
         delegate* unmanaged<int, void> setOmpThreads, delegate* unmanaged<int> getOmpThreads)
     {
         public readonly Route Route = route;
+        public readonly int Isa = isa;
         public readonly Transpose TransA = transA;
         public readonly Transpose TransB = transB;
         public readonly int M = m;

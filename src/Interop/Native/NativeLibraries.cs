@@ -32,7 +32,7 @@ internal static class NativeLibraries
         DisplayName: "BlasLinear's kernels",
         PathVariable: "BLASLINEAR_KERNELS_PATH",
         Candidates: [],
-        RequiredExport: "blk_supported",
+        RequiredExport: "blk_cpu_isa",
         RefusalReason: "not libblaslinear_kernels",
         InstallHint: "They ship in the BlasLinear package (runtimes/linux-x64/native/libblaslinear_kernels.so) and in the "
             + "build output of a project that references src/Layers; keep that file with the application, or point "
