@@ -5,7 +5,7 @@ namespace BlasLinear.Bench.Output;
 
 /// <summary>
 /// One PNG per backend, shape and layer form: GFLOP/s against batch size, the layer's passes as solid
-/// lines and the floor of each pass dashed in the same colour, with the peak for scale.
+/// lines, the floor of each pass dashed and its roofline dotted in the same colour, with the peak for scale.
 /// </summary>
 internal static class PlotWriter
 {
@@ -51,6 +51,13 @@ internal static class PlotWriter
                 floor.LineWidth = 5;
                 floor.MarkerSize = 0;
             }
+
+            // The roofline of each pass, thin and dotted: the GFLOP/s its bytes and flops allow at each batch.
+            var roofline = plot.Add.Scatter(xs, [.. ordered.Select(p => p.Roofline.Gflops)], color);
+            roofline.LegendText = $"roofline {ordered[0].Point.PassName}";
+            roofline.LinePattern = LinePattern.Dotted;
+            roofline.LineWidth = 1.5f;
+            roofline.MarkerSize = 0;
 
             var managed = plot.Add.Scatter(xs, [.. ordered.Select(p => p.Managed.Median)], color);
             managed.LegendText = $"{first.Point.LayerName} {ordered[0].Point.PassName}";
