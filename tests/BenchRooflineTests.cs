@@ -69,14 +69,14 @@ public sealed class BenchRooflineTests
     {
         // 4 MB at 100 GB/s: 40 µs. 2 MFLOP at 200 GFLOP/s: 10 µs (memory-bound); 20 GFLOP: 0.1 s (compute-bound).
         var traffic = new RooflineTraffic(4_000_000, 4_000_000);
-        RooflineEstimate memory = RooflineEstimate.Create(flops: 2e6, traffic, bandwidthBytesPerSecond: 100e9, peakGflops: 200);
+        RooflineEstimate memory = RooflineEstimate.Create(flops: 2e6, traffic, new BandwidthFigure(4_000_000, 100e9), peakGflops: 200);
         AssertClose(40e-6, memory.MemorySeconds);
         AssertClose(10e-6, memory.ComputeSeconds);
         AssertClose(40e-6, memory.Seconds);
         Assert.Equal(RooflineBound.Memory, memory.Bound);
         AssertClose(50, memory.Gflops);
 
-        RooflineEstimate compute = RooflineEstimate.Create(flops: 2e10, traffic, bandwidthBytesPerSecond: 100e9, peakGflops: 200);
+        RooflineEstimate compute = RooflineEstimate.Create(flops: 2e10, traffic, new BandwidthFigure(8_000_000, 100e9), peakGflops: 200);
         AssertClose(0.1, compute.ComputeSeconds);
         AssertClose(0.1, compute.Seconds);
         Assert.Equal(RooflineBound.Compute, compute.Bound);
@@ -87,7 +87,7 @@ public sealed class BenchRooflineTests
     public void Of_roofline_is_roofline_time_over_measured_time()
     {
         var traffic = new RooflineTraffic(4_000_000, 4_000_000);
-        RooflineEstimate roof = RooflineEstimate.Create(flops: 2e6, traffic, bandwidthBytesPerSecond: 100e9, peakGflops: 200);
+        RooflineEstimate roof = RooflineEstimate.Create(flops: 2e6, traffic, new BandwidthFigure(4_000_000, 100e9), peakGflops: 200);
 
         // Measured in 80 µs: half the speed the roofline allows. In 20 µs: twice past it.
         AssertClose(0.5, roof.FractionReachedAt(2e6 / 80e-6 / 1e9));
@@ -104,7 +104,11 @@ public sealed class BenchRooflineTests
     [InlineData(1e6, double.NaN, 100)]
     [InlineData(1e6, 1e9, -5)]
     public void Roofline_rejects_figures_that_are_not_positive_and_finite(double flops, double bandwidth, double peak) =>
-        Assert.Throws<ArgumentOutOfRangeException>(() => RooflineEstimate.Create(flops, new RooflineTraffic(64, 64), bandwidth, peak));
+        Assert.Throws<ArgumentOutOfRangeException>(() => RooflineEstimate.Create(flops, new RooflineTraffic(64, 64), new BandwidthFigure(64, bandwidth), peak));
+
+    [Fact]
+    public void Roofline_rejects_a_bandwidth_measured_at_a_smaller_footprint() =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => RooflineEstimate.Create(1e6, new RooflineTraffic(96, 64), new BandwidthFigure(63, 1e9), 100));
 
     [Fact]
     public void Bandwidth_takes_the_best_sample_of_each_footprint_and_combines_runs()
@@ -119,6 +123,26 @@ public sealed class BenchRooflineTests
         Assert.Equal(30e9, both.BytesPerSecond(1 << 20));
         Assert.Equal(2, both.Samples[4096].Count);
         Assert.Throws<KeyNotFoundException>(() => both.BytesPerSecond(8192));
+    }
+
+    [Fact]
+    public void A_point_uses_the_best_figure_at_its_footprint_or_any_larger_one()
+    {
+        var measured = new BandwidthMeasurement(2, 5, new Dictionary<long, IReadOnlyList<double>>
+        {
+            [1000] = [90e9, 120e9],
+            [2000] = [60e9, 150e9],
+            [3000] = [40e9],
+            [9000] = [20e9],
+        });
+
+        // 1000: its own best (120) is below 2000's (150), which a smaller read can reach as well.
+        Assert.Equal(new BandwidthFigure(2000, 150e9), measured.FigureFor(1000));
+        Assert.Equal(new BandwidthFigure(2000, 150e9), measured.FigureFor(1500));
+        Assert.Equal(new BandwidthFigure(2000, 150e9), measured.FigureFor(2000));
+        Assert.Equal(new BandwidthFigure(3000, 40e9), measured.FigureFor(2001));
+        Assert.Equal(new BandwidthFigure(9000, 20e9), measured.FigureFor(9000));
+        Assert.Throws<KeyNotFoundException>(() => measured.FigureFor(9001));
     }
 
     [Theory]
@@ -136,9 +160,9 @@ public sealed class BenchRooflineTests
         var shape = new FeatureShape(64, 32);
         var traffic = new RooflineTraffic(1 << 20, 1 << 20);
         // Compute-bound (1e9 flops at 100 GFLOP/s = 10 ms against ~10 µs of memory), measured at 150: 1.5.
-        RooflineEstimate computeBound = RooflineEstimate.Create(1e9, traffic, 100e9, 100);
+        RooflineEstimate computeBound = RooflineEstimate.Create(1e9, traffic, new BandwidthFigure(1 << 20, 100e9), 100);
         // Memory-bound (1e3 flops against 10 µs of memory: 0.1 GFLOP/s allowed), measured at 0.05: 0.5.
-        RooflineEstimate memoryBound = RooflineEstimate.Create(1e3, new RooflineTraffic(1_000_000, 1_000_000), 100e9, 100);
+        RooflineEstimate memoryBound = RooflineEstimate.Create(1e3, new RooflineTraffic(1_000_000, 1_000_000), new BandwidthFigure(1 << 20, 100e9), 100);
         var fast = new PointResult("cpu", new SweepPoint(shape, 512, LayerForm.Linear, Pass.Forward), 1, 1, new Summary(150, 150, 150), new Summary(90, 90, 90), 100, computeBound);
         var slow = new PointResult("cpu", new SweepPoint(shape, 1, LayerForm.Linear, Pass.Forward), 1, 1, new Summary(0.05, 0.05, 0.05), new Summary(0.06, 0.06, 0.06), 100, memoryBound);
         AssertClose(1.5, fast.OfRoofline);
@@ -161,7 +185,7 @@ public sealed class BenchRooflineTests
             MarkdownReportWriter.Write(Result(fast, slow), [], path);
             string report = File.ReadAllText(path);
             Assert.Contains("**Note:** 1 compute-bound row(s) exceed their roofline", report, StringComparison.Ordinal);
-            Assert.Contains("| 64→32 | 512 | Linear | forward | 1.00 MiB | 1.00 MiB | 100.0 | compute | 100.0 | 1.50 | 0.90 |", report, StringComparison.Ordinal);
+            Assert.Contains("| 64→32 | 512 | Linear | forward | 1.00 MiB | 1.00 MiB | 100.0 (1.00 MiB) | compute | 100.0 | 1.50 | 0.90 |", report, StringComparison.Ordinal);
 
             MarkdownReportWriter.Write(Result(slow), [], path);
             Assert.DoesNotContain("**Note:**", File.ReadAllText(path), StringComparison.Ordinal);

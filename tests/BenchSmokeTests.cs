@@ -101,6 +101,8 @@ public sealed class BenchSmokeTests : IDisposable
             Assert.Equal(bytes, long.Parse(cells[Column("roofline_bytes")], CultureInfo.InvariantCulture));
             Assert.Equal(footprint, long.Parse(cells[Column("roofline_footprint_bytes")], CultureInfo.InvariantCulture));
             Assert.Contains(cells[Column("roofline_bound")], new[] { "memory", "compute" });
+            long measuredAt = long.Parse(cells[Column("bandwidth_measured_at_bytes")], CultureInfo.InvariantCulture);
+            Assert.True(measuredAt >= footprint, $"bandwidth measured at {measuredAt} bytes for a footprint of {footprint}");
 
             // of_roofline is the roofline's time over the measured median time, i.e. the measured
             // median GFLOP/s over the roofline's GFLOP/s; the CSV prints both at full precision.

@@ -12,7 +12,7 @@ internal static class CsvReportWriter
         "floor_gflops_median,floor_gflops_min,floor_gflops_max," +
         "ratio_to_floor,managed_fraction_of_peak,floor_fraction_of_peak,peak_gflops," +
         "of_roofline,floor_of_roofline,roofline_gflops,roofline_seconds,roofline_bytes,roofline_footprint_bytes," +
-        "bandwidth_gbps,roofline_bound";
+        "bandwidth_gbps,bandwidth_measured_at_bytes,roofline_bound";
 
     public static void Write(SweepResult result, string path)
     {
@@ -47,7 +47,8 @@ internal static class CsvReportWriter
                 Formats.Number(r.Roofline.Seconds),
                 Formats.Integer(r.Roofline.Traffic.Bytes),
                 Formats.Integer(r.Roofline.Traffic.FootprintBytes),
-                Formats.Number(r.Roofline.BandwidthBytesPerSecond / 1e9),
+                Formats.Number(r.Roofline.Bandwidth.BytesPerSecond / 1e9),
+                Formats.Integer(r.Roofline.Bandwidth.MeasuredAtBytes),
                 Formats.Bound(r.Roofline.Bound),
             ];
             text.AppendJoin(',', fields).AppendLine();

@@ -51,7 +51,9 @@ internal static class RooflineReport
             - compute peak: **{Formats.Gflops(result.Peak.Gflops)} GFLOP/s** (the peak above).
             - read bandwidth: measured by the floor (`blfloor_read_bandwidth`) with {bandwidth.Threads} threads
               reading one buffer of each point's footprint together, the best of {bandwidth.Repetitions} timed
-              repetitions per call, one call at the start of the run and one at the end; the best is used.
+              repetitions per call, one call at the start of the run and one at the end. A point uses the best
+              figure measured at its footprint or any larger one (reading more is never faster), and the
+              table below says which.
             """).AppendLine();
 
         foreach (string note in ExceedNotes(result))
@@ -71,13 +73,13 @@ internal static class RooflineReport
         md.AppendLine();
         md.AppendLine("### Roofline per point").AppendLine();
         bool withBackend = result.Backends.Count > 1;
-        md.AppendLine((withBackend ? "| backend " : "") + "| shape | batch | layer | pass | bytes | footprint | GB/s at footprint | bound | roofline GFLOP/s | of_roofline | floor of_roofline |");
+        md.AppendLine((withBackend ? "| backend " : "") + "| shape | batch | layer | pass | bytes | footprint | GB/s (measured at) | bound | roofline GFLOP/s | of_roofline | floor of_roofline |");
         md.AppendLine((withBackend ? "|---" : "") + "|---|---:|---|---|---:|---:|---:|---|---:|---:|---:|");
         foreach (PointResult r in result.Points)
         {
             RooflineEstimate roof = r.Roofline;
             md.AppendLine(Invariant,
-                $"{(withBackend ? $"| {r.Backend} " : "")}| {r.Point.Shape} | {r.Point.Batch} | {r.Point.LayerName} | {r.Point.PassName} | {Formats.Bytes(roof.Traffic.Bytes)} | {Formats.Bytes(roof.Traffic.FootprintBytes)} | {Formats.Gbps(roof.BandwidthBytesPerSecond)} | {Formats.Bound(roof.Bound)} | {Formats.Gflops(roof.Gflops)} | {Formats.Ratio(r.OfRoofline)} | {Formats.Ratio(r.FloorOfRoofline)} |");
+                $"{(withBackend ? $"| {r.Backend} " : "")}| {r.Point.Shape} | {r.Point.Batch} | {r.Point.LayerName} | {r.Point.PassName} | {Formats.Bytes(roof.Traffic.Bytes)} | {Formats.Bytes(roof.Traffic.FootprintBytes)} | {Formats.Gbps(roof.Bandwidth.BytesPerSecond)} ({Formats.Bytes(roof.Bandwidth.MeasuredAtBytes)}) | {Formats.Bound(roof.Bound)} | {Formats.Gflops(roof.Gflops)} | {Formats.Ratio(r.OfRoofline)} | {Formats.Ratio(r.FloorOfRoofline)} |");
         }
 
         md.AppendLine();

@@ -33,9 +33,12 @@ internal static class ReadBandwidth
     }
 }
 
+/// <summary>A read bandwidth and the footprint it was measured at.</summary>
+internal readonly record struct BandwidthFigure(long MeasuredAtBytes, double BytesPerSecond);
+
 /// <summary>
 /// The read bandwidth at each footprint the sweep's points touch, with every thread: each sample is the
-/// best of <see cref="Repetitions"/> repetitions of one call, and the figure used is the best sample.
+/// best of <see cref="Repetitions"/> repetitions of one call, and a footprint's figure is its best sample.
 /// </summary>
 internal sealed record BandwidthMeasurement(int Threads, int Repetitions, IReadOnlyDictionary<long, IReadOnlyList<double>> Samples)
 {
@@ -51,6 +54,29 @@ internal sealed record BandwidthMeasurement(int Threads, int Repetitions, IReadO
         Samples.TryGetValue(footprintBytes, out IReadOnlyList<double>? samples)
             ? samples.Max()
             : throw new KeyNotFoundException(string.Create(CultureInfo.InvariantCulture, $"No read bandwidth was measured at {footprintBytes} bytes."));
+
+    /// <summary>
+    /// The figure a point of this footprint uses: the best measured at this footprint or any larger one.
+    /// Reading more data is never faster on the same hardware (a larger buffer reaches no nearer cache),
+    /// so a larger footprint's figure is a lower bound for this one, and a disturbance only lowers a
+    /// sample; the envelope keeps one busy moment from leaving a single point with a figure far below
+    /// its neighbours'.
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">No footprint at least this large was measured.</exception>
+    public BandwidthFigure FigureFor(long footprintBytes)
+    {
+        BandwidthFigure? best = null;
+        foreach ((long bytes, IReadOnlyList<double> samples) in Samples)
+        {
+            double rate = samples.Max();
+            if (bytes >= footprintBytes && (best is null || rate > best.Value.BytesPerSecond))
+            {
+                best = new BandwidthFigure(bytes, rate);
+            }
+        }
+
+        return best ?? throw new KeyNotFoundException(string.Create(CultureInfo.InvariantCulture, $"No read bandwidth was measured at {footprintBytes} bytes or more."));
+    }
 
     /// <summary>One sample at each distinct footprint, smallest first.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A footprint &lt; 1, threads outside [1, 4096] or repetitions &lt; 1.</exception>

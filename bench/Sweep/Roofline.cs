@@ -62,11 +62,11 @@ internal readonly record struct RooflineTraffic(long Bytes, long FootprintBytes)
 /// </summary>
 internal sealed record RooflineEstimate
 {
-    private RooflineEstimate(double flops, RooflineTraffic traffic, double bandwidthBytesPerSecond, double peakGflops)
+    private RooflineEstimate(double flops, RooflineTraffic traffic, BandwidthFigure bandwidth, double peakGflops)
     {
         Flops = flops;
         Traffic = traffic;
-        BandwidthBytesPerSecond = bandwidthBytesPerSecond;
+        Bandwidth = bandwidth;
         PeakGflops = peakGflops;
     }
 
@@ -74,12 +74,12 @@ internal sealed record RooflineEstimate
 
     public RooflineTraffic Traffic { get; }
 
-    /// <summary>The read bandwidth measured at <see cref="RooflineTraffic.FootprintBytes"/>.</summary>
-    public double BandwidthBytesPerSecond { get; }
+    /// <summary>The read bandwidth used: measured at <see cref="RooflineTraffic.FootprintBytes"/> or above.</summary>
+    public BandwidthFigure Bandwidth { get; }
 
     public double PeakGflops { get; }
 
-    public double MemorySeconds => Traffic.Bytes / BandwidthBytesPerSecond;
+    public double MemorySeconds => Traffic.Bytes / Bandwidth.BytesPerSecond;
 
     public double ComputeSeconds => Flops / (PeakGflops * 1e9);
 
@@ -90,14 +90,15 @@ internal sealed record RooflineEstimate
     /// <summary>The GFLOP/s the roofline allows: what a call taking exactly <see cref="Seconds"/> would reach.</summary>
     public double Gflops => Flops / Seconds / 1e9;
 
-    /// <exception cref="ArgumentOutOfRangeException">A figure is not positive and finite, or the traffic is empty.</exception>
-    public static RooflineEstimate Create(double flops, RooflineTraffic traffic, double bandwidthBytesPerSecond, double peakGflops)
+    /// <exception cref="ArgumentOutOfRangeException">A figure is not positive and finite, the traffic is empty, or the bandwidth was measured at a smaller footprint than the traffic's.</exception>
+    public static RooflineEstimate Create(double flops, RooflineTraffic traffic, BandwidthFigure bandwidth, double peakGflops)
     {
         ThrowIfNotPositiveFinite(flops);
-        ThrowIfNotPositiveFinite(bandwidthBytesPerSecond);
+        ThrowIfNotPositiveFinite(bandwidth.BytesPerSecond, nameof(bandwidth));
         ThrowIfNotPositiveFinite(peakGflops);
         ArgumentOutOfRangeException.ThrowIfLessThan(traffic.Bytes, 1, nameof(traffic));
-        return new RooflineEstimate(flops, traffic, bandwidthBytesPerSecond, peakGflops);
+        ArgumentOutOfRangeException.ThrowIfLessThan(bandwidth.MeasuredAtBytes, traffic.FootprintBytes, nameof(bandwidth));
+        return new RooflineEstimate(flops, traffic, bandwidth, peakGflops);
     }
 
     /// <summary>

@@ -142,11 +142,11 @@ internal sealed class SweepRunner : IDisposable
             RooflineOf(point, Bandwidth, Peak.Gflops));
     }
 
-    /// <summary>The point's roofline: its least traffic at the bandwidth of its footprint, and its flops at the peak.</summary>
+    /// <summary>The point's roofline: its least traffic at the bandwidth for its footprint, and its flops at the peak.</summary>
     private static RooflineEstimate RooflineOf(SweepPoint point, BandwidthMeasurement bandwidth, double peakGflops)
     {
         RooflineTraffic traffic = RooflineTraffic.Of(point);
-        return RooflineEstimate.Create(point.Flops, traffic, bandwidth.BytesPerSecond(traffic.FootprintBytes), peakGflops);
+        return RooflineEstimate.Create(point.Flops, traffic, bandwidth.FigureFor(traffic.FootprintBytes), peakGflops);
     }
 
     /// <summary>The read bandwidth at the footprint of every planned point, with every thread.</summary>
