@@ -101,7 +101,7 @@ typedef struct {
     read_fn reader;
     size_t blocks;
     size_t passes;
-    int rounds; /* one untimed round, then the timed repetitions */
+    long long rounds; /* one untimed round, then the timed repetitions */
 } shared_state;
 
 typedef struct {
@@ -135,7 +135,7 @@ static double run_worker(worker* w, size_t total_bytes) {
     uint64_t sink = 0;
     double best = -1.0;
     int clock_ok = 1;
-    for (int r = 0; r < s->rounds; ++r) {
+    for (long long r = 0; r < s->rounds; ++r) {
         pthread_barrier_wait(&s->barrier);
         double t0 = total_bytes != 0 ? now_seconds() : 0.0;
         for (size_t p = 0; p < s->passes; ++p) sink ^= s->reader(w->part, s->blocks) + p;
@@ -170,7 +170,7 @@ static double measure(unsigned char* buffer, size_t blocks_per_thread, int threa
                       .reader = pick_reader(),
                       .blocks = blocks_per_thread,
                       .passes = (MIN_BYTES_PER_REPETITION + total - 1) / total,
-                      .rounds = repetitions + 1};
+                      .rounds = (long long)repetitions + 1};
     worker* workers = calloc((size_t)threads, sizeof *workers);
     pthread_t* ids = calloc((size_t)threads, sizeof *ids);
     double best = -1.0;
