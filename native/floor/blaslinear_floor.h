@@ -1,6 +1,7 @@
 /* The raw-BLAS floor: the GEMMs of BlasLinear's two layer forms, called straight from C on
  * cblas_sgemm, so the managed benchmark can report its throughput as a ratio to what OpenBLAS itself
- * reaches on the same shapes, in the same process and the same run.
+ * reaches on the same shapes, in the same process and the same run; and the machine's read bandwidth
+ * at a given footprint, the memory side of the benchmark's roofline.
  *
  * All matrices are row-major and contiguous. M = batch rows, K = in_features, N = out_features; the
  * exact cblas_sgemm arguments of each operation are the ones in DESIGN.md's "BLAS argument mapping"
