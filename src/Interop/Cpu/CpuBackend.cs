@@ -196,6 +196,9 @@ public sealed partial class CpuBackend : BlasBackend
         return new CpuBackend(selection, CpuRouter.Create(routing, isa.Value, forcedBy));
     }
 
+    /// <summary>The route table in force (tests check which ISA's limits it has).</summary>
+    internal CpuRouteTable RouteTable => _router.Table;
+
     /// <summary>The route this backend takes for a product of this shape (tests pin the switch points).</summary>
     internal CpuRouteTable.Route RouteOf(Transpose transA, Transpose transB, int m, int n, int k) =>
         _router.Table.Choose(transA, transB, m, n, k);
