@@ -17,6 +17,8 @@ namespace BlasLinear.Backends;
 /// <param name="TransposedWeightWithoutOneDnnFrom">X·W beats X·Wᵀ from this batch, with the kernels alone.</param>
 /// <param name="LargeOperandFloats">Past this many floats the big operand of A·B and Aᵀ·B streams from memory:
 /// A·B on the kernels for one row only, Aᵀ·B never.</param>
+/// <param name="BroadcastFromMemoryWithoutOneDnnUpTo">A·B with the weight past <paramref name="LargeOperandFloats"/>
+/// on the kernels up to this batch, without oneDNN.</param>
 internal sealed record CpuRouteLimits(
     int DotKernelsUpTo,
     int DotKernelsWithoutOneDnnUpTo,
@@ -27,7 +29,8 @@ internal sealed record CpuRouteLimits(
     int GradientKernelsWithoutOneDnnUpTo,
     int TransposedWeightFrom,
     int TransposedWeightWithoutOneDnnFrom,
-    long LargeOperandFloats)
+    long LargeOperandFloats,
+    int BroadcastFromMemoryWithoutOneDnnUpTo)
 {
     /// <summary>
     /// The AVX-512 path, from the 1024→1024 rows of docs/cpu-routes.md ("The Auto table"): A·Bᵀ kernels to
@@ -46,10 +49,32 @@ internal sealed record CpuRouteLimits(
         GradientKernelsWithoutOneDnnUpTo: int.MaxValue,
         TransposedWeightFrom: 6,
         TransposedWeightWithoutOneDnnFrom: 16,
-        LargeOperandFloats: 1L << 22);
+        LargeOperandFloats: 1L << 22,
+        BroadcastFromMemoryWithoutOneDnnUpTo: int.MaxValue);
 
-    /// <summary>The AVX2 path, from the rows of docs/cpu-routes.md ("The AVX2 table").</summary>
-    public static readonly CpuRouteLimits Avx2 = Avx512;
+    /// <summary>
+    /// The AVX2 path, from the rows of docs/cpu-routes.md ("The AVX2 table"): one column slice (the router's
+    /// unit of work) timed on one thread against oneDNN held to AVX2 (<c>DNNL_MAX_CPU_ISA=AVX2</c>, what an
+    /// AVX2 CPU runs) and OpenBLAS's Haswell kernels. A·Bᵀ: the kernels lead to batch 12 (at 13 oneDNN
+    /// and the swapped product lead), the swapped product leads oneDNN to 63 as on AVX-512; without oneDNN
+    /// OpenBLAS leads from 32. A·B: oneDNN at AVX2 (65–85 GFLOP/s) trails the kernels (75–100) at every
+    /// batch from 2; without oneDNN OpenBLAS leads from 32, and past 16 MiB from 4. Aᵀ·B: the kernels lead
+    /// only at batch 1 (oneDNN from 2); without oneDNN OpenBLAS leads from 12. X·W never beats X·Wᵀ by a
+    /// margin that pays for the copy. 16 MiB as on AVX-512: the kernels' A·B wins to 16 MiB and loses from
+    /// 31 MiB, far above the 1 MiB L2, so the limit is the last-level cache's, which this machine misreports.
+    /// </summary>
+    public static readonly CpuRouteLimits Avx2 = new(
+        DotKernelsUpTo: 12,
+        DotKernelsWithoutOneDnnUpTo: 24,
+        SwappedBelow: 64,
+        BroadcastKernelsUpTo: int.MaxValue,
+        BroadcastKernelsWithoutOneDnnUpTo: 24,
+        GradientKernelsUpTo: 1,
+        GradientKernelsWithoutOneDnnUpTo: 8,
+        TransposedWeightFrom: int.MaxValue,
+        TransposedWeightWithoutOneDnnFrom: int.MaxValue,
+        LargeOperandFloats: 1L << 22,
+        BroadcastFromMemoryWithoutOneDnnUpTo: 2);
 
     /// <summary>The limits measured for <paramref name="isa"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="isa"/> is <see cref="CpuKernelIsa.Auto"/> or undefined: a table is for one path.</exception>

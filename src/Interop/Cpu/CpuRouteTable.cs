@@ -96,8 +96,7 @@ internal sealed class CpuRouteTable
         _ => (HasKernels, HasOneDnn) switch
         {
             (true, true) => string.Create(CultureInfo.InvariantCulture,
-                $"auto: A·Bᵀ kernels to batch {Limits.DotKernelsUpTo}, oneDNN swapped to {Limits.SwappedBelow - 1}, then oneDNN; "
-                + $"A·B kernels to batch {Limits.BroadcastKernelsUpTo}, Aᵀ·B to {Limits.GradientKernelsUpTo}, then oneDNN "
+                $"auto: A·Bᵀ kernels to batch {Limits.DotKernelsUpTo}, oneDNN swapped to {Limits.SwappedBelow - 1}, then oneDNN; {BroadcastsWithOneDnn()} "
                 + $"(operands past {Limits.LargeOperandFloats * sizeof(float) >> 20} MiB: A·B kernels for one row only, Aᵀ·B oneDNN); "
                 + $"kernels under {SingleThreadBelow} multiply-adds"),
             (true, false) => string.Create(CultureInfo.InvariantCulture,
@@ -108,11 +107,16 @@ internal sealed class CpuRouteTable
         },
     };
 
+    private string BroadcastsWithOneDnn() => Limits.BroadcastKernelsUpTo == int.MaxValue
+        ? string.Create(CultureInfo.InvariantCulture, $"A·B kernels at every batch, Aᵀ·B kernels to batch {Limits.GradientKernelsUpTo}, then oneDNN")
+        : string.Create(CultureInfo.InvariantCulture, $"A·B kernels to batch {Limits.BroadcastKernelsUpTo}, Aᵀ·B to {Limits.GradientKernelsUpTo}, then oneDNN");
+
     private string BroadcastsWithoutOneDnn() =>
         (Limits.BroadcastKernelsWithoutOneDnnUpTo, Limits.GradientKernelsWithoutOneDnnUpTo) is (int.MaxValue, int.MaxValue)
             ? "A·B and Aᵀ·B kernels at every batch"
             : string.Create(CultureInfo.InvariantCulture,
-                $"A·B kernels {UpTo(Limits.BroadcastKernelsWithoutOneDnnUpTo)}, Aᵀ·B {UpTo(Limits.GradientKernelsWithoutOneDnnUpTo)}");
+                $"A·B kernels {UpTo(Limits.BroadcastKernelsWithoutOneDnnUpTo)} (past {Limits.LargeOperandFloats * sizeof(float) >> 20} MiB "
+                + $"{UpTo(Limits.BroadcastFromMemoryWithoutOneDnnUpTo)}), Aᵀ·B {UpTo(Limits.GradientKernelsWithoutOneDnnUpTo)}");
 
     private static string UpTo(int batch) =>
         batch == int.MaxValue ? "at every batch" : string.Create(CultureInfo.InvariantCulture, $"to batch {batch}, then OpenBLAS");
@@ -149,7 +153,7 @@ internal sealed class CpuRouteTable
 
             if (HasOneDnn)
             {
-                // The swapped route transposes with the kernels library's AVX-512 code.
+                // The swapped route transposes with the kernels' transpose (on their path).
                 return m < Limits.SwappedBelow && HasKernels ? Route.OneDnnSwapped : Route.OneDnn;
             }
 
@@ -163,21 +167,23 @@ internal sealed class CpuRouteTable
             // memory, and the kernels' column panels read it in short pieces of many rows: oneDNN's and
             // OpenBLAS's blocking is then faster, except for one row of A·B.
             bool fromMemory = (ta ? (long)m * n : (long)k * n) > Limits.LargeOperandFloats;
-            int kernelsUpTo = fromMemory ? (ta ? 0 : 1) : (ta ? Limits.GradientKernelsUpTo : Limits.BroadcastKernelsUpTo);
             Route kernels = ta ? Route.KernelsAtb : Route.KernelsAb;
-            if (HasKernels && (small || batch <= kernelsUpTo))
+            if (HasKernels && small)
             {
                 return kernels;
             }
 
             if (HasOneDnn)
             {
-                return Route.OneDnn;
+                int kernelsUpTo = fromMemory ? (ta ? 0 : 1) : (ta ? Limits.GradientKernelsUpTo : Limits.BroadcastKernelsUpTo);
+                return HasKernels && batch <= kernelsUpTo ? kernels : Route.OneDnn;
             }
 
-            // No oneDNN: the kernels up to the limit measured against OpenBLAS, never for a gradient from memory.
-            int withoutOneDnnUpTo = ta ? Limits.GradientKernelsWithoutOneDnnUpTo : Limits.BroadcastKernelsWithoutOneDnnUpTo;
-            return HasKernels && !(fromMemory && ta) && batch <= withoutOneDnnUpTo ? kernels : Route.OpenBlas;
+            // No oneDNN: the kernels up to the limits measured against OpenBLAS, never for a gradient from memory.
+            int withoutOneDnnUpTo = ta
+                ? (fromMemory ? 0 : Limits.GradientKernelsWithoutOneDnnUpTo)
+                : (fromMemory ? Limits.BroadcastFromMemoryWithoutOneDnnUpTo : Limits.BroadcastKernelsWithoutOneDnnUpTo);
+            return HasKernels && batch <= withoutOneDnnUpTo ? kernels : Route.OpenBlas;
         }
 
         return Route.OpenBlas;
@@ -185,10 +191,10 @@ internal sealed class CpuRouteTable
 
     /// <summary>
     /// Whether X·W (W stored k×n) beats X·Bᵀ (the same matrix stored n×k) at m rows here, so that
-    /// <c>Linear</c> gains by keeping its weight transposed too. From the benchmark's Linear and
+    /// <c>Linear</c> gains by keeping its weight transposed too. AVX-512, from the benchmark's Linear and
     /// ParameterLinear forward rows at 1024→1024 (GFLOP/s, X·Bᵀ route / X·W route): with oneDNN,
     /// b4 183/152, b5 130/135, b8 156/274, b32 272/318, b128 297/340, b512 323/346; with the kernels
-    /// alone, b8 173/172, b16 182/243, b128 225/296, b512 158/278.
+    /// alone, b8 173/172, b16 182/243, b128 225/296, b512 158/278. AVX2: never (<see cref="CpuRouteLimits.Avx2"/>).
     /// </summary>
     public bool PrefersTransposedWeight(int m, int n, int k)
     {
