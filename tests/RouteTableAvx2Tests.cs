@@ -27,7 +27,7 @@ public class RouteTableAvx2Tests
         [
             (NoTrans, Trans, CpuProviderSet.Both, [(12, Route.KernelsAbt), (63, Route.OneDnnSwapped), (int.MaxValue, Route.OneDnn)]),
             (NoTrans, Trans, CpuProviderSet.Kernels, [(24, Route.KernelsAbt), (int.MaxValue, Route.OpenBlas)]),
-            (NoTrans, NoTrans, CpuProviderSet.Both, [(int.MaxValue, Route.KernelsAb)]),
+            (NoTrans, NoTrans, CpuProviderSet.Both, [(24, Route.KernelsAb), (int.MaxValue, Route.OpenBlas)]),
             (NoTrans, NoTrans, CpuProviderSet.Kernels, [(24, Route.KernelsAb), (int.MaxValue, Route.OpenBlas)]),
             (Trans, NoTrans, CpuProviderSet.Both, [(1, Route.KernelsAtb), (int.MaxValue, Route.OneDnn)]),
             (Trans, NoTrans, CpuProviderSet.Kernels, [(8, Route.KernelsAtb), (int.MaxValue, Route.OpenBlas)]),
@@ -61,10 +61,13 @@ public class RouteTableAvx2Tests
     {
         CpuRouteTable both = Table(CpuProviderSet.Both), kernels = Table(CpuProviderSet.Kernels);
 
-        // With oneDNN, past 16 MiB: A·B on the kernels for one row only, Aᵀ·B on oneDNN, as on AVX-512.
+        // With oneDNN, past 16 MiB: A·B on the kernels for one row only, Aᵀ·B on oneDNN, as on AVX-512; within
+        // 16 MiB A·B goes from the kernels to OpenBLAS, which leads oneDNN's AVX2 A·B.
         Assert.Equal(Route.KernelsAb, both.Choose(NoTrans, NoTrans, 1, 4096, 4096));
         Assert.Equal(Route.OneDnn, both.Choose(NoTrans, NoTrans, 2, 4096, 4096));
-        Assert.Equal(Route.KernelsAb, both.Choose(NoTrans, NoTrans, 512, 2048, 2048));
+        Assert.Equal(Route.KernelsAb, both.Choose(NoTrans, NoTrans, 24, 2048, 2048));
+        Assert.Equal(Route.OpenBlas, both.Choose(NoTrans, NoTrans, 25, 2048, 2048));
+        Assert.Equal(Route.OneDnn, both.Choose(NoTrans, NoTrans, 512, 2049, 2048));
         Assert.Equal(Route.OneDnn, both.Choose(Trans, NoTrans, 4096, 4096, 1));
         // Without oneDNN, past 16 MiB: A·B on the kernels to batch 2 (OpenBLAS leads from 4), Aᵀ·B on OpenBLAS.
         Assert.Equal(Route.KernelsAb, kernels.Choose(NoTrans, NoTrans, 2, 4096, 4096));
@@ -103,7 +106,7 @@ public class RouteTableAvx2Tests
 
     [Theory]
     [InlineData(CpuProviderSet.Both,
-        "auto: A·Bᵀ kernels to batch 12, oneDNN swapped to 63, then oneDNN; A·B kernels at every batch, Aᵀ·B kernels to batch 1, then oneDNN "
+        "auto: A·Bᵀ kernels to batch 12, oneDNN swapped to 63, then oneDNN; A·B kernels to batch 24, then OpenBLAS; Aᵀ·B kernels to batch 1, then oneDNN "
         + "(operands past 16 MiB: A·B kernels for one row only, Aᵀ·B oneDNN); kernels under 32768 multiply-adds")]
     [InlineData(CpuProviderSet.Kernels,
         "auto: A·Bᵀ kernels to batch 24, then OpenBLAS; A·B kernels to batch 24, then OpenBLAS (past 16 MiB to batch 2, then OpenBLAS), "

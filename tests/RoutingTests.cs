@@ -46,7 +46,7 @@ public class RoutingTests
         var data = new TheoryData<LayerKind, bool, int>();
         foreach (LayerKind form in new[] { LayerFactory.Linear, LayerFactory.ParameterLinear })
         {
-            foreach (int batch in new[] { 2, 8, 9, 12, 13, 25, 64 })
+            foreach (int batch in new[] { 2, 8, 9, 12, 13, 24, 25, 64 })
             {
                 data.Add(form, batch % 2 == 1, batch);
             }

@@ -19,6 +19,8 @@ namespace BlasLinear.Backends;
 /// A·B on the kernels for one row only, Aᵀ·B never.</param>
 /// <param name="BroadcastFromMemoryWithoutOneDnnUpTo">A·B with the weight past <paramref name="LargeOperandFloats"/>
 /// on the kernels up to this batch, without oneDNN.</param>
+/// <param name="BroadcastOpenBlasOverOneDnn">A·B past <paramref name="BroadcastKernelsUpTo"/> (and within
+/// <paramref name="LargeOperandFloats"/>) goes to OpenBLAS even with oneDNN present.</param>
 internal sealed record CpuRouteLimits(
     int DotKernelsUpTo,
     int DotKernelsWithoutOneDnnUpTo,
@@ -30,7 +32,8 @@ internal sealed record CpuRouteLimits(
     int TransposedWeightFrom,
     int TransposedWeightWithoutOneDnnFrom,
     long LargeOperandFloats,
-    int BroadcastFromMemoryWithoutOneDnnUpTo)
+    int BroadcastFromMemoryWithoutOneDnnUpTo,
+    bool BroadcastOpenBlasOverOneDnn)
 {
     /// <summary>
     /// The AVX-512 path, from the 1024→1024 rows of docs/cpu-routes.md ("The Auto table"): A·Bᵀ kernels to
@@ -50,31 +53,34 @@ internal sealed record CpuRouteLimits(
         TransposedWeightFrom: 6,
         TransposedWeightWithoutOneDnnFrom: 16,
         LargeOperandFloats: 1L << 22,
-        BroadcastFromMemoryWithoutOneDnnUpTo: int.MaxValue);
+        BroadcastFromMemoryWithoutOneDnnUpTo: int.MaxValue,
+        BroadcastOpenBlasOverOneDnn: false);
 
     /// <summary>
-    /// The AVX2 path, from the rows of docs/cpu-routes.md ("The AVX2 table"): one column slice (the router's
-    /// unit of work) timed on one thread against oneDNN held to AVX2 (<c>DNNL_MAX_CPU_ISA=AVX2</c>, what an
-    /// AVX2 CPU runs) and OpenBLAS's Haswell kernels. A·Bᵀ: the kernels lead to batch 12 (at 13 oneDNN
-    /// and the swapped product lead), the swapped product leads oneDNN to 63 as on AVX-512; without oneDNN
-    /// OpenBLAS leads from 32. A·B: oneDNN at AVX2 (65–85 GFLOP/s) trails the kernels (75–100) at every
-    /// batch from 2; without oneDNN OpenBLAS leads from 32, and past 16 MiB from 4. Aᵀ·B: the kernels lead
-    /// only at batch 1 (oneDNN from 2); without oneDNN OpenBLAS leads from 12. X·W never beats X·Wᵀ by a
-    /// margin that pays for the copy. 16 MiB as on AVX-512: the kernels' A·B wins to 16 MiB and loses from
-    /// 31 MiB, far above the 1 MiB L2, so the limit is the last-level cache's, which this machine misreports.
+    /// The AVX2 path, from the rows of docs/cpu-routes.md ("The AVX2 table"), measured against oneDNN held to
+    /// AVX2 (<c>DNNL_MAX_CPU_ISA=AVX2</c>: what an AVX2 CPU runs) and OpenBLAS's Haswell kernels, by the
+    /// benchmark and by one column slice (the router's unit of work) timed on one thread. A·Bᵀ: the kernels
+    /// lead to batch 12 (from 13 oneDNN and the swapped product do), the swapped product leads oneDNN to 63
+    /// as on AVX-512; without oneDNN OpenBLAS leads from 32. A·B: the kernels lead to 24; past that OpenBLAS
+    /// leads and oneDNN's AVX2 A·B trails both (65–70 GFLOP/s a thread against 85–90), with oneDNN present
+    /// or not; past 16 MiB without oneDNN OpenBLAS leads from 4. Aᵀ·B: the kernels lead only at batch 1
+    /// (oneDNN from 2); without oneDNN OpenBLAS leads from 12. X·W never beats X·Wᵀ by a margin that pays
+    /// for the copy. 16 MiB as on AVX-512: the kernels' A·B wins to 16 MiB and loses from 31 MiB, far above
+    /// the 1 MiB L2, so the limit is the last-level cache's, which this machine misreports.
     /// </summary>
     public static readonly CpuRouteLimits Avx2 = new(
         DotKernelsUpTo: 12,
         DotKernelsWithoutOneDnnUpTo: 24,
         SwappedBelow: 64,
-        BroadcastKernelsUpTo: int.MaxValue,
+        BroadcastKernelsUpTo: 24,
         BroadcastKernelsWithoutOneDnnUpTo: 24,
         GradientKernelsUpTo: 1,
         GradientKernelsWithoutOneDnnUpTo: 8,
         TransposedWeightFrom: int.MaxValue,
         TransposedWeightWithoutOneDnnFrom: int.MaxValue,
         LargeOperandFloats: 1L << 22,
-        BroadcastFromMemoryWithoutOneDnnUpTo: 2);
+        BroadcastFromMemoryWithoutOneDnnUpTo: 2,
+        BroadcastOpenBlasOverOneDnn: true);
 
     /// <summary>The limits measured for <paramref name="isa"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="isa"/> is <see cref="CpuKernelIsa.Auto"/> or undefined: a table is for one path.</exception>

@@ -107,8 +107,8 @@ internal sealed class CpuRouteTable
         },
     };
 
-    private string BroadcastsWithOneDnn() => Limits.BroadcastKernelsUpTo == int.MaxValue
-        ? string.Create(CultureInfo.InvariantCulture, $"A·B kernels at every batch, Aᵀ·B kernels to batch {Limits.GradientKernelsUpTo}, then oneDNN")
+    private string BroadcastsWithOneDnn() => Limits.BroadcastOpenBlasOverOneDnn
+        ? string.Create(CultureInfo.InvariantCulture, $"A·B kernels to batch {Limits.BroadcastKernelsUpTo}, then OpenBLAS; Aᵀ·B kernels to batch {Limits.GradientKernelsUpTo}, then oneDNN")
         : string.Create(CultureInfo.InvariantCulture, $"A·B kernels to batch {Limits.BroadcastKernelsUpTo}, Aᵀ·B to {Limits.GradientKernelsUpTo}, then oneDNN");
 
     private string BroadcastsWithoutOneDnn() =>
@@ -176,7 +176,13 @@ internal sealed class CpuRouteTable
             if (HasOneDnn)
             {
                 int kernelsUpTo = fromMemory ? (ta ? 0 : 1) : (ta ? Limits.GradientKernelsUpTo : Limits.BroadcastKernelsUpTo);
-                return HasKernels && batch <= kernelsUpTo ? kernels : Route.OneDnn;
+                if (HasKernels && batch <= kernelsUpTo)
+                {
+                    return kernels;
+                }
+
+                // Where oneDNN's A·B trails OpenBLAS's (on AVX2), larger A·B products from cache go to OpenBLAS.
+                return !ta && !fromMemory && Limits.BroadcastOpenBlasOverOneDnn ? Route.OpenBlas : Route.OneDnn;
             }
 
             // No oneDNN: the kernels up to the limits measured against OpenBLAS, never for a gradient from memory.
