@@ -43,11 +43,12 @@
 int blk_cpu_isa(void)
 {
     __builtin_cpu_init();
+    /* __builtin_cpu_supports also asks the OS (XGETBV) whether it saves the ymm or zmm state. AVX-512 asks
+     * for AVX2 too, so that a CPU that runs the AVX-512 path runs the AVX2 one (callers may choose it). */
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-        __builtin_cpu_supports("fma"))
+        __builtin_cpu_supports("fma") && __builtin_cpu_supports("avx2"))
         return BLK_ISA_AVX512;
-    /* __builtin_cpu_supports also asks the OS (XGETBV) whether it saves the ymm or zmm state. */
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
         return BLK_ISA_AVX2;
     return BLK_ISA_NONE;

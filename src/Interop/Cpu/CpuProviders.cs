@@ -8,8 +8,8 @@ namespace BlasLinear.Backends;
 
 /// <summary>
 /// What this process has of the CPU providers beyond OpenBLAS: BlasLinear's kernels (loaded, this CPU runs
-/// them, and the instruction set they run with) and oneDNN (loaded, its version and ISA, and the OpenMP runtime it runs on), with a note on
-/// each for the description.
+/// them, and the instruction set they run with) and oneDNN (loaded, its version and ISA, and the OpenMP
+/// runtime it runs on), with a note on each for the description.
 /// </summary>
 internal sealed class CpuProviders
 {
@@ -78,6 +78,7 @@ internal sealed class CpuProviders
             CpuKernelIsa.Avx2 => IsaAvx2,
             _ => widest,
         };
+        // The paths are ordered: a CPU that runs one runs every narrower one (blk_cpu_isa asks AVX2 of AVX-512).
         if (chosen > widest)
         {
             string has = widest == IsaAvx2 ? "this CPU runs only the AVX2 path (it has no AVX-512)" : "BlasLinear's kernels are " + lacking;
@@ -90,7 +91,6 @@ internal sealed class CpuProviders
             : forcedBy is null
                 ? $"{kernelsLibrary.ResolvedPath} ({IsaName(chosen)})"
                 : $"{kernelsLibrary.ResolvedPath} ({IsaName(chosen)}, forced by {forcedBy})";
-        int kernelsIsa = chosen;
 
         LoadedLibrary oneDnnLibrary = NativeLibraries.OneDnn;
         string oneDnnNote;
@@ -118,7 +118,7 @@ internal sealed class CpuProviders
             oneDnnNote = "not found (" + string.Join("; ", oneDnnLibrary.Trace) + "); optional: apt-get install libdnnl2";
         }
 
-        return new CpuProviders(kernelsIsa, oneDnnLibrary.IsLoaded, setOmp, getOmp, kernelsNote, oneDnnNote);
+        return new CpuProviders(chosen, oneDnnLibrary.IsLoaded, setOmp, getOmp, kernelsNote, oneDnnNote);
     }
 
     /// <summary>The name the description gives a kernels path.</summary>
