@@ -200,6 +200,25 @@ public sealed class BenchSmokeTests : IDisposable
     }
 
     [Fact]
+    public void Cpu_routes_take_an_instruction_set_per_item_and_name_the_backend_after_it()
+    {
+        SweepOptions? options = SweepCommandLine.Parse(["--cpu-routes", "kernels:avx2, auto:AVX512,onednn"], out string? error);
+        Assert.Null(error);
+        Assert.NotNull(options);
+        Assert.Equal(
+            [new CpuRouteChoice(Backends.CpuRouting.Kernels, Backends.CpuKernelIsa.Avx2),
+             new CpuRouteChoice(Backends.CpuRouting.Auto, Backends.CpuKernelIsa.Avx512),
+             new CpuRouteChoice(Backends.CpuRouting.OneDnn)],
+            options.CpuRouting!);
+        Assert.Equal(["cpu-kernels-avx2", "cpu-auto-avx512", "cpu-onednn"], options.CpuRouting!.Select(r => r.BackendName));
+
+        Assert.Null(SweepCommandLine.Parse(["--cpu-routes", "kernels:avx"], out error));
+        Assert.Contains("kernels:avx", error, StringComparison.Ordinal);
+        Assert.Null(SweepCommandLine.Parse(["--cpu-routes", "kernels:"], out _));
+        Assert.Null(SweepCommandLine.Parse(["--cpu-routes", ":avx2"], out _));
+    }
+
+    [Fact]
     public void Plan_trims_points_over_the_memory_or_time_budget_and_says_why()
     {
         SweepOptions options = Tiny(_folder) with

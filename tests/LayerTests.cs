@@ -10,7 +10,7 @@ namespace BlasLinear.Tests;
 public class LayerTests
 {
     [SkippableTheory]
-    [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
+    [MemberData(nameof(TestBackends.NamesWithAvx2), MemberType = typeof(TestBackends))]
     public void Linear_golden_forward_and_backward_are_exact(TestBackend backendName)
     {
         // W[out=2, in=3] = [[1,2,3],[4,5,6]], b = [10, 20], X[2,3] = [[1,0,-1],[2,1,0]].
@@ -35,7 +35,7 @@ public class LayerTests
     }
 
     [SkippableTheory]
-    [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
+    [MemberData(nameof(TestBackends.NamesWithAvx2), MemberType = typeof(TestBackends))]
     public void ParameterLinear_golden_forward_and_backward_are_exact(TestBackend backendName)
     {
         // W[in=3, out=2] = [[1,4],[2,5],[3,6]] (the transpose of the Linear golden weight): same results.
@@ -62,7 +62,7 @@ public class LayerTests
     /// onto a non-zero gradient) and db all within the bound of the float64 reference.
     /// </summary>
     [SkippableTheory]
-    [MemberData(nameof(LayerFactory.BackendsFormsAndBias), MemberType = typeof(LayerFactory))]
+    [MemberData(nameof(LayerFactory.BackendsFormsAndBiasWithAvx2), MemberType = typeof(LayerFactory))]
     public void Sweep_forward_and_backward_match_float64(TestBackend backendName, LayerKind form, bool bias)
     {
         BlasBackend backend = TestBackends.Get(backendName);
@@ -81,7 +81,7 @@ public class LayerTests
     }
 
     [SkippableTheory]
-    [MemberData(nameof(LayerFactory.BackendsFormsAndBias), MemberType = typeof(LayerFactory))]
+    [MemberData(nameof(LayerFactory.BackendsFormsAndBiasWithAvx2), MemberType = typeof(LayerFactory))]
     public void Every_batch_size_of_the_sweep_matches_float64(TestBackend backendName, LayerKind form, bool bias)
     {
         using LinearLayer layer = LayerFactory.Create(form, 65, 31, bias, TestBackends.Get(backendName));
@@ -93,7 +93,7 @@ public class LayerTests
 
     /// <summary>TESTING.md case 7: analytic gradients against central differences of a float64 loss.</summary>
     [SkippableTheory]
-    [MemberData(nameof(LayerFactory.BackendsFormsAndBias), MemberType = typeof(LayerFactory))]
+    [MemberData(nameof(LayerFactory.BackendsFormsAndBiasWithAvx2), MemberType = typeof(LayerFactory))]
     public void Gradients_match_central_finite_differences(TestBackend backendName, LayerKind form, bool bias)
     {
         const int m = 3, inFeatures = 5, outFeatures = 4;
@@ -167,7 +167,7 @@ public class LayerTests
 
     /// <summary>TESTING.md case 8: an empty batch.</summary>
     [SkippableTheory]
-    [MemberData(nameof(LayerFactory.BackendsFormsAndBias), MemberType = typeof(LayerFactory))]
+    [MemberData(nameof(LayerFactory.BackendsFormsAndBiasWithAvx2), MemberType = typeof(LayerFactory))]
     public void Empty_batch_gives_empty_outputs_and_adds_nothing_to_gradients(TestBackend backendName, LayerKind form, bool bias)
     {
         using LinearLayer layer = LayerFactory.Create(form, 7, 5, bias, TestBackends.Get(backendName));
@@ -197,7 +197,7 @@ public class LayerTests
 
     /// <summary>TESTING.md case 9: gradients accumulate, and ZeroGrad gives exact zeros.</summary>
     [SkippableTheory]
-    [MemberData(nameof(LayerFactory.BackendsFormsAndBias), MemberType = typeof(LayerFactory))]
+    [MemberData(nameof(LayerFactory.BackendsFormsAndBiasWithAvx2), MemberType = typeof(LayerFactory))]
     public void Two_backward_calls_accumulate_the_sum_of_two_separate_ones(TestBackend backendName, LayerKind form, bool bias)
     {
         BlasBackend backend = TestBackends.Get(backendName);
@@ -232,7 +232,7 @@ public class LayerTests
 
     /// <summary>TESTING.md case 10: leading dimensions flatten into rows.</summary>
     [SkippableTheory]
-    [MemberData(nameof(LayerFactory.BackendsAndForms), MemberType = typeof(LayerFactory))]
+    [MemberData(nameof(LayerFactory.BackendsAndFormsWithAvx2), MemberType = typeof(LayerFactory))]
     public void Input_of_shape_2_3_in_equals_shape_6_in(TestBackend backendName, LayerKind form)
     {
         BlasBackend backend = TestBackends.Get(backendName);
@@ -261,7 +261,7 @@ public class LayerTests
     }
 
     [SkippableTheory]
-    [MemberData(nameof(LayerFactory.BackendsFormsAndBias), MemberType = typeof(LayerFactory))]
+    [MemberData(nameof(LayerFactory.BackendsFormsAndBiasWithAvx2), MemberType = typeof(LayerFactory))]
     public void Buffer_overloads_match_span_overloads(TestBackend backendName, LayerKind form, bool bias)
     {
         BlasBackend backend = TestBackends.Get(backendName);
@@ -288,7 +288,7 @@ public class LayerTests
     }
 
     [SkippableTheory]
-    [MemberData(nameof(LayerFactory.BackendsAndForms), MemberType = typeof(LayerFactory))]
+    [MemberData(nameof(LayerFactory.BackendsAndFormsWithAvx2), MemberType = typeof(LayerFactory))]
     public void Seeded_initialisation_is_reproducible_and_in_range(TestBackend backendName, LayerKind form)
     {
         BlasBackend backend = TestBackends.Get(backendName);
@@ -309,7 +309,7 @@ public class LayerTests
     }
 
     [SkippableTheory]
-    [MemberData(nameof(LayerFactory.BackendsAndForms), MemberType = typeof(LayerFactory))]
+    [MemberData(nameof(LayerFactory.BackendsAndFormsWithAvx2), MemberType = typeof(LayerFactory))]
     public void Standard_normal_initialisation_has_unit_variance(TestBackend backendName, LayerKind form)
     {
         using LinearLayer layer = LayerFactory.Create(form, 100, 50, true, TestBackends.Get(backendName));

@@ -203,7 +203,7 @@ public class RouteTableTests
                 + "(operands past 16 MiB: A·B kernels for one row only, Aᵀ·B oneDNN); kernels under 32768 multiply-adds" },
             { CpuRouting.Auto, CpuProviderSet.Kernels,
                 "auto: A·Bᵀ kernels to batch 255, then OpenBLAS; A·B and Aᵀ·B kernels at every batch (Aᵀ·B past 16 MiB: OpenBLAS)" },
-            { CpuRouting.Auto, CpuProviderSet.OneDnn, "auto: oneDNN for every product but Aᵀ·Bᵀ (no AVX-512 kernels)" },
+            { CpuRouting.Auto, CpuProviderSet.OneDnn, "auto: oneDNN for every product but Aᵀ·Bᵀ (no kernels for this CPU)" },
             { CpuRouting.Auto, CpuProviderSet.None, "auto: OpenBLAS for every product (no kernels, no oneDNN)" },
         };
         foreach (CpuProviderSet present in ProviderSets)
@@ -369,8 +369,8 @@ public class RouteTableTests
         Assert.Throws<ArgumentOutOfRangeException>(() => CpuBackend.Create((CpuRouting)42));
     }
 
-    internal static CpuRouteTable Table(CpuRouting routing, CpuProviderSet present) =>
-        new(routing, present.HasFlag(CpuProviderSet.Kernels), present.HasFlag(CpuProviderSet.OneDnn));
+    internal static CpuRouteTable Table(CpuRouting routing, CpuProviderSet present, CpuKernelIsa isa = CpuKernelIsa.Avx512) =>
+        new(routing, present.HasFlag(CpuProviderSet.Kernels) ? isa : null, present.HasFlag(CpuProviderSet.OneDnn));
 
     private static bool CanPin(CpuRouting routing, CpuProviderSet present) => routing switch
     {

@@ -40,6 +40,30 @@ public class RoutingTests
         LayerTests.CheckAgainstReference(layer, batch, seed: batch);
     }
 
+    /// <summary>Each side of every batch at which the AVX2 table changes route (RouteTableAvx2Tests), both forms, bias on odd batches.</summary>
+    public static TheoryData<LayerKind, bool, int> Avx2FormsBiasAndBatches()
+    {
+        var data = new TheoryData<LayerKind, bool, int>();
+        foreach (LayerKind form in new[] { LayerFactory.Linear, LayerFactory.ParameterLinear })
+        {
+            foreach (int batch in new[] { 2, 8, 9, 12, 13, 24, 25, 64 })
+            {
+                data.Add(form, batch % 2 == 1, batch);
+            }
+        }
+
+        return data;
+    }
+
+    /// <summary>As above, on the CPU with the kernels' AVX2 path forced, whose table switches elsewhere.</summary>
+    [SkippableTheory]
+    [MemberData(nameof(Avx2FormsBiasAndBatches))]
+    public void Layers_match_float64_on_each_side_of_every_AVX2_route_switch(LayerKind form, bool bias, int batch)
+    {
+        using LinearLayer layer = LayerFactory.Create(form, 150, 97, bias, TestBackends.Get(TestBackends.CpuAvx2), seed: batch);
+        LayerTests.CheckAgainstReference(layer, batch, seed: batch);
+    }
+
     /// <summary>The benchmark's shape, where every route runs multithreaded, on each side of the oneDNN switches.</summary>
     [SkippableTheory]
     [InlineData(LayerFactory.Linear, 25)]

@@ -16,7 +16,10 @@ internal static class SweepCommandLine
           --quick       the short preset (two shapes, batches up to 512; under two minutes on two cores)
           --backend     auto (default), cpu, cuda, or all (every backend that loads here)
           --cpu-routes  comma-separated CPU routes, each measured as its own backend against the same floor:
-                        auto, openblas, kernels, onednn, or each (all four); default: BLASLINEAR_CPU_ROUTES
+                        auto, openblas, kernels, onednn, or each (all four); default: BLASLINEAR_CPU_ROUTES.
+                        ROUTE:ISA forces the kernels' path for that item (ISA: auto, avx512, avx2), e.g.
+                        kernels:avx2,kernels:avx512 (results.csv names it cpu-kernels-avx2); without :ISA the
+                        path is BLASLINEAR_KERNELS_ISA's, the widest when unset
           --shapes      comma-separated INxOUT, e.g. 1024x1024,4096x4096 (default: the preset's)
           --batches     comma-separated batch sizes, e.g. 1,4,5,16,17 (default: the preset's)
           --out DIR     results folder (default results/<yyyyMMdd-HHmmss>/)
@@ -47,10 +50,10 @@ internal static class SweepCommandLine
                     options = options with { Backend = backend.Value };
                     break;
                 case "--cpu-routes" when i + 1 < args.Count:
-                    List<Backends.CpuRouting>? routes = ParseRouting(args[++i]);
+                    List<CpuRouteChoice>? routes = ParseRouting(args[++i]);
                     if (routes is null)
                     {
-                        error = $"--cpu-routes '{args[i]}' is not a comma-separated list of auto, openblas, kernels, onednn, or each.";
+                        error = $"--cpu-routes '{args[i]}' is not a comma-separated list of auto, openblas, kernels, onednn (each optionally :auto, :avx512 or :avx2), or each.";
                         return null;
                     }
 
@@ -129,14 +132,10 @@ internal static class SweepCommandLine
             : null;
     }
 
-    private static List<Backends.CpuRouting>? ParseRouting(string value) =>
+    private static List<CpuRouteChoice>? ParseRouting(string value) =>
         value.Trim().Equals("each", StringComparison.OrdinalIgnoreCase)
-            ? [Backends.CpuRouting.Auto, Backends.CpuRouting.OpenBlas, Backends.CpuRouting.Kernels, Backends.CpuRouting.OneDnn]
-            : ParseList(value, ParseRoute);
-
-    /// <summary>One item of --cpu-routes, by the library's own reading of BLASLINEAR_CPU_ROUTES; an empty item is refused.</summary>
-    private static Backends.CpuRouting? ParseRoute(string text) =>
-        text.Length > 0 && Backends.CpuBackend.TryParseRouting(text, out Backends.CpuRouting routes) ? routes : null;
+            ? [new(Backends.CpuRouting.Auto), new(Backends.CpuRouting.OpenBlas), new(Backends.CpuRouting.Kernels), new(Backends.CpuRouting.OneDnn)]
+            : ParseList(value, CpuRouteChoice.Parse);
 
     private static BackendChoice? ParseBackend(string value) => value.ToUpperInvariant() switch
     {

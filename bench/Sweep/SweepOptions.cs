@@ -30,7 +30,7 @@ internal sealed record SweepOptions
     /// The CPU routes to measure, each as its own backend side by side in one run; null takes the
     /// default backend's (BLASLINEAR_CPU_ROUTES, auto when unset).
     /// </summary>
-    public IReadOnlyList<BlasLinear.Backends.CpuRouting>? CpuRouting { get; init; }
+    public IReadOnlyList<CpuRouteChoice>? CpuRouting { get; init; }
 
     /// <summary>OpenBLAS threads to set before measuring; null keeps what the process started with.</summary>
     public int? Threads { get; init; }

@@ -158,7 +158,7 @@ internal sealed class SweepRunner : IDisposable
     /// Each wanted backend; with --cpu-routes, auto and cpu both mean the CPU backend, once per requested
     /// route (the routes belong to it alone), and cuda stays itself.
     /// </summary>
-    private static IEnumerable<(BackendPreference, CpuRouting?)> Expand(BackendPreference[] wanted, IReadOnlyList<CpuRouting>? routes)
+    private static IEnumerable<(BackendPreference, CpuRouteChoice?)> Expand(BackendPreference[] wanted, IReadOnlyList<CpuRouteChoice>? routes)
     {
         foreach (BackendPreference preference in wanted)
         {
@@ -168,7 +168,7 @@ internal sealed class SweepRunner : IDisposable
                 continue;
             }
 
-            foreach (CpuRouting route in routes)
+            foreach (CpuRouteChoice route in routes)
             {
                 yield return (preference, route);
             }
@@ -185,12 +185,12 @@ internal sealed class SweepRunner : IDisposable
             _ => [BackendPreference.Auto],
         };
         var opened = new List<(BackendInfo, BlasBackend)>();
-        foreach ((BackendPreference preference, CpuRouting? routes) in Expand(wanted, options.CpuRouting))
+        foreach ((BackendPreference preference, CpuRouteChoice? routes) in Expand(wanted, options.CpuRouting))
         {
             BlasBackend backend;
             try
             {
-                backend = routes is CpuRouting pinned ? CpuBackend.Create(pinned) : BlasBackend.Create(preference);
+                backend = routes is CpuRouteChoice pinned ? pinned.Create() : BlasBackend.Create(preference);
             }
             catch (BackendUnavailableException e) when (options.Backend == BackendChoice.All || options.CpuRouting is { Count: > 1 })
             {
@@ -211,8 +211,7 @@ internal sealed class SweepRunner : IDisposable
 
             string name = backend.Kind switch
             {
-                BackendKind.Cpu when routes is CpuRouting pinnedRoutes =>
-                    "cpu-" + pinnedRoutes.ToString().ToLowerInvariant(),
+                BackendKind.Cpu when routes is CpuRouteChoice pinnedRoutes => pinnedRoutes.BackendName,
                 BackendKind.Cpu => "cpu",
                 BackendKind.Cuda => "cuda",
                 _ => backend.Kind.ToString(),

@@ -1,4 +1,5 @@
-/* See blaslinear_kernels.h. Both kernels keep a tile of C in registers for the whole k loop, so each
+/* See blaslinear_kernels.h. This file holds the AVX-512 code path and the entry points;
+ * blaslinear_kernels_avx2.c holds the AVX2 path, the same tiles cut for 16 ymm registers. Both kernels keep a tile of C in registers for the whole k loop, so each
  * element of the weight operand is loaded once per tile of rows and never packed:
  *
  *   blk_sgemm_abt  (X·Wᵀ with W[N,K]):  MR rows of A × NR rows of B, 16 k at a time, MR·NR vector
@@ -16,7 +17,7 @@
  * over the columns of C (the rows of C for Aᵀ·B) and gives each of its threads one slice, so that every
  * thread streams its own part of the weight (or of the gradient) and BlasLinear runs one pool of threads
  * whose spinning it controls. */
-#include "blaslinear_kernels.h"
+#include "blaslinear_kernels_isa.h"
 
 #include <immintrin.h>
 #include <stddef.h>
@@ -44,10 +45,14 @@
 int blk_cpu_isa(void)
 {
     __builtin_cpu_init();
+    /* __builtin_cpu_supports also asks the OS (XGETBV) whether it saves the ymm or zmm state. AVX-512 asks
+     * for AVX2 too, so that a CPU that runs the AVX-512 path runs the AVX2 one (callers may choose it). */
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-        __builtin_cpu_supports("fma"))
+        __builtin_cpu_supports("fma") && __builtin_cpu_supports("avx2"))
         return BLK_ISA_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return BLK_ISA_AVX2;
     return BLK_ISA_NONE;
 }
 
@@ -354,31 +359,39 @@ static BLK_TARGET void avx512_transpose(int rows, int cols, const float* src, in
             store(dst + (ptrdiff_t)c * ldd + r, src[(ptrdiff_t)r * lds + c], beta);
 }
 
-/* ---- entry points: the code path for the ISA the caller chose -------------------------------------- */
+/* ---- entry points: the code path for the ISA the caller chose (AVX2: blaslinear_kernels_avx2.c) ---- */
 
 void blk_sgemm_abt(int isa, int m, int n, int k, float alpha, const float* a, int lda,
                    const float* b, int ldb, float beta, float* c, int ldc)
 {
-    (void)isa;
-    avx512_sgemm_abt(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    if (isa == BLK_ISA_AVX2)
+        avx2_sgemm_abt(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    else
+        avx512_sgemm_abt(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void blk_sgemm_ab(int isa, int m, int n, int k, float alpha, const float* a, int lda,
                   const float* b, int ldb, float beta, float* c, int ldc)
 {
-    (void)isa;
-    avx512_sgemm_ab(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    if (isa == BLK_ISA_AVX2)
+        avx2_sgemm_ab(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    else
+        avx512_sgemm_ab(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void blk_sgemm_atb(int isa, int m, int n, int k, float alpha, const float* a, int lda,
                    const float* b, int ldb, float beta, float* c, int ldc)
 {
-    (void)isa;
-    avx512_sgemm_atb(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    if (isa == BLK_ISA_AVX2)
+        avx2_sgemm_atb(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    else
+        avx512_sgemm_atb(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void blk_transpose(int isa, int rows, int cols, const float* src, int lds, float beta, float* dst, int ldd)
 {
-    (void)isa;
-    avx512_transpose(rows, cols, src, lds, beta, dst, ldd);
+    if (isa == BLK_ISA_AVX2)
+        avx2_transpose(rows, cols, src, lds, beta, dst, ldd);
+    else
+        avx512_transpose(rows, cols, src, lds, beta, dst, ldd);
 }

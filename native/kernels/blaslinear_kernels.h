@@ -1,11 +1,11 @@
-/* BlasLinear's own small-batch GEMM kernels (AVX-512): the routes the CPU backend takes where
+/* BlasLinear's own small-batch GEMM kernels (AVX-512, or AVX2 with FMA): the routes the CPU backend takes where
  * a general BLAS spends more time preparing a product than computing it, that is when one operand has
  * few rows (a batch of 1 to a few dozen) and the weight is read once per call.
  *
  * Row-major, β = 0 never reads C, and no argument is checked here: the managed caller
- * (src/Interop/Cpu/CpuRouter.cs) validates every one before it calls, and calls only when
- * with an ISA at most blk_cpu_isa(). Each function runs on the calling thread; CpuWorkers.cs splits larger
- * products over the columns of C (over its rows for blk_sgemm_atb) and calls once per slice. */
+ * (src/Interop/Cpu/CpuRouter.cs) validates every one before it calls, and calls only with an isa that
+ * blk_cpu_isa() allows. Each function runs on the calling thread; CpuWorkers.cs splits larger products
+ * over the columns of C (over its rows for blk_sgemm_atb) and calls once per slice. */
 #ifndef BLASLINEAR_KERNELS_H
 #define BLASLINEAR_KERNELS_H
 
@@ -15,13 +15,17 @@
 extern "C" {
 #endif
 
-/* The instruction sets the kernels are built for. Every entry point below takes one as its first
- * argument, at most what blk_cpu_isa() returned (never checked here), and runs that code path. */
+/* The instruction sets the kernels are built for, each a code path of its own (AVX-512 in
+ * blaslinear_kernels.c, AVX2 in blaslinear_kernels_avx2.c). Every entry point below takes one as its first
+ * argument, BLK_ISA_AVX2 up to what blk_cpu_isa() returned (never checked here), and runs that path;
+ * a caller may choose a narrower path than the widest, e.g. to test the AVX2 one on an AVX-512 CPU. */
 #define BLK_ISA_NONE 0
 #define BLK_ISA_AVX2 1   /* AVX2 and FMA */
 #define BLK_ISA_AVX512 2 /* AVX-512 F/VL/BW/DQ and FMA */
 
-/* The widest of the instruction sets above that this CPU runs (BLK_ISA_NONE: the kernels cannot run). */
+/* The widest of the instruction sets above that this CPU (and its OS) runs: BLK_ISA_AVX512, BLK_ISA_AVX2
+ * on a CPU with AVX2 and FMA but not the AVX-512 set, BLK_ISA_NONE when the kernels cannot run. Uses
+ * no AVX instruction itself (check_portable.sh). */
 BLK_API int blk_cpu_isa(void);
 
 /* C[m,n] = α·A[m,k]·B[n,k]ᵀ + β·C: every element a dot product of two contiguous rows. */

@@ -1,10 +1,11 @@
 #!/bin/sh
 # Checks that libblaslinear_kernels.so can be shipped to any x86-64 Linux with glibc 2.31 or later and
-# loaded on a CPU without AVX-512:
+# loaded on any x86-64 CPU, one without AVX2 or AVX-512 included:
 #   - no dynamic symbol needs a GLIBC_ version above 2.31, and it needs no library but glibc's own;
 #   - it exports only the blk_ entry points, and has no ifunc (an ifunc resolver runs at load time);
 #   - nothing that runs before the caller asks blk_cpu_isa() - the init and fini arrays, _init, _fini -
-#     nor blk_cpu_isa() itself, nor anything they call, uses an AVX-512 register.
+#     nor blk_cpu_isa() itself, nor anything they call, uses an AVX-512 register, a ymm register or any
+#     VEX/EVEX-encoded (v-prefixed) instruction: what runs before the check may assume SSE2 only.
 # Usage: check_portable.sh LIBRARY [OBJDUMP] [READELF]
 set -eu
 lib=$1
@@ -68,6 +69,10 @@ for target in $(cat "${TMPDIR:-/tmp}/check_portable.$$"); do
 done
 rm -f "${TMPDIR:-/tmp}/check_portable.$$"
 
+# AVX-512: zmm, mask registers, xmm/ymm 16-31. AVX: any ymm register, or a v-prefixed mnemonic (VEX and
+# EVEX encodings; objdump prints "address:<tab>mnemonic").
+avx512='%zmm|%k[0-7]\b|%[xy]mm(1[6-9]|2[0-9]|3[01])\b|\{%k'
+avx='%ymm[0-9]|:[[:space:]]+v[a-z0-9]+([[:space:]]|$)'
 seen=""
 queue=$roots
 while [ -n "$queue" ]; do
@@ -83,9 +88,14 @@ while [ -n "$queue" ]; do
     fail=1
     continue
   fi
-  if echo "$body" | grep -Eq '%zmm|%k[0-7]\b|%[xy]mm(1[6-9]|2[0-9]|3[01])\b|\{%k'; then
-    say "$f runs before the AVX-512 check and uses AVX-512:"
-    echo "$body" | grep -E '%zmm|%k[0-7]\b|%[xy]mm(1[6-9]|2[0-9]|3[01])\b|\{%k' | head -n 5 >&2
+  if echo "$body" | grep -Eq "$avx512"; then
+    say "$f runs before the ISA check and uses AVX-512:"
+    echo "$body" | grep -E "$avx512" | head -n 5 >&2
+    fail=1
+  fi
+  if echo "$body" | grep -Eq "$avx"; then
+    say "$f runs before the ISA check and uses AVX (ymm registers or a VEX-encoded instruction):"
+    echo "$body" | grep -E "$avx" | head -n 5 >&2
     fail=1
   fi
   # Calls through the PLT go to glibc.
@@ -93,7 +103,7 @@ while [ -n "$queue" ]; do
     queue="$queue $callee"
   done
 done
-say "run before the AVX-512 check, none with AVX-512:$seen"
+say "run before the ISA check, none with AVX or AVX-512:$seen"
 
 if [ "$fail" -eq 0 ]; then say "portable"; else say "NOT portable"; fi
 exit "$fail"

@@ -28,7 +28,7 @@ public abstract partial class BlasBackend : IDisposable
     /// Disposing it does nothing.
     /// </summary>
     /// <exception cref="BackendUnavailableException">The chosen backend cannot be used here.</exception>
-    /// <exception cref="InvalidOperationException"><c>BLASLINEAR_BACKEND</c> holds an unknown value.</exception>
+    /// <exception cref="InvalidOperationException"><c>BLASLINEAR_BACKEND</c>, or for the CPU backend <c>BLASLINEAR_CPU_ROUTES</c> or <c>BLASLINEAR_KERNELS_ISA</c>, holds an unknown value.</exception>
     public static BlasBackend Default => s_default.Value;
 
     /// <summary>The most floats one buffer can hold: its byte size must fit in a signed 64-bit count.</summary>
@@ -46,6 +46,7 @@ public abstract partial class BlasBackend : IDisposable
     /// </summary>
     /// <exception cref="BackendUnavailableException">The backend cannot be used on this machine.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="preference"/> is not a defined value.</exception>
+    /// <exception cref="InvalidOperationException">For the CPU backend, <c>BLASLINEAR_CPU_ROUTES</c> or <c>BLASLINEAR_KERNELS_ISA</c> holds an unknown value.</exception>
     public static BlasBackend Create(BackendPreference preference) => BackendSelector.Create(preference);
 
     /// <summary>Reads <c>BLASLINEAR_BACKEND</c>: <c>auto</c> (also when unset), <c>cpu</c> or <c>cuda</c>.</summary>

@@ -10,6 +10,7 @@ internal static class Settings
     public const string Backend = "BLASLINEAR_BACKEND";
     public const string CpuRouting = "BLASLINEAR_CPU_ROUTES";
     public const string CudaMath = "BLASLINEAR_CUDA_MATH";
+    public const string KernelsIsa = "BLASLINEAR_KERNELS_ISA";
 
     /// <summary>The value of <paramref name="variable"/> among <paramref name="choices"/>; the first choice when unset.</summary>
     /// <exception cref="InvalidOperationException">The variable holds none of the choices.</exception>

@@ -16,10 +16,20 @@ public static class LayerFactory
     public const LayerKind Linear = LayerKind.Linear;
     public const LayerKind ParameterLinear = LayerKind.ParameterLinear;
 
-    public static TheoryData<TestBackend, LayerKind, bool> BackendsFormsAndBias()
+    public static TheoryData<TestBackend, LayerKind, bool> BackendsFormsAndBias() => FormsAndBias(TestBackends.All);
+
+    /// <summary>As <see cref="BackendsFormsAndBias"/>, and the CPU with the kernels' AVX2 path forced (the layer tests).</summary>
+    public static TheoryData<TestBackend, LayerKind, bool> BackendsFormsAndBiasWithAvx2() => FormsAndBias(TestBackends.AllWithAvx2);
+
+    public static TheoryData<TestBackend, LayerKind> BackendsAndForms() => Forms(TestBackends.All);
+
+    /// <summary>As <see cref="BackendsAndForms"/>, and the CPU with the kernels' AVX2 path forced (the layer tests).</summary>
+    public static TheoryData<TestBackend, LayerKind> BackendsAndFormsWithAvx2() => Forms(TestBackends.AllWithAvx2);
+
+    private static TheoryData<TestBackend, LayerKind, bool> FormsAndBias(IEnumerable<TestBackend> backends)
     {
         var data = new TheoryData<TestBackend, LayerKind, bool>();
-        foreach (TestBackend backend in TestBackends.All)
+        foreach (TestBackend backend in backends)
         {
             foreach (LayerKind form in new[] { Linear, ParameterLinear })
             {
@@ -31,10 +41,10 @@ public static class LayerFactory
         return data;
     }
 
-    public static TheoryData<TestBackend, LayerKind> BackendsAndForms()
+    private static TheoryData<TestBackend, LayerKind> Forms(IEnumerable<TestBackend> backends)
     {
         var data = new TheoryData<TestBackend, LayerKind>();
-        foreach (TestBackend backend in TestBackends.All)
+        foreach (TestBackend backend in backends)
         {
             data.Add(backend, Linear);
             data.Add(backend, ParameterLinear);

@@ -16,7 +16,7 @@ namespace BlasLinear.Backends;
 /// <see cref="CpuGate"/>): one call at a time while calls are multithreaded, up to one single-threaded
 /// call per core otherwise, so that OpenBLAS's threads and OpenMP's never compete for the cores.
 /// </remarks>
-public sealed class CpuBackend : BlasBackend
+public sealed partial class CpuBackend : BlasBackend
 {
     /// <summary>The environment variable that sets <see cref="Routing"/> for backends created without one.</summary>
     public const string RoutingVariable = Settings.CpuRouting;
@@ -32,6 +32,13 @@ public sealed class CpuBackend : BlasBackend
 
     /// <summary>Which providers compute this backend's products.</summary>
     public CpuRouting Routing => _router.Table.Requested;
+
+    /// <summary>
+    /// The instruction set BlasLinear's kernels run with in this backend (<see cref="CpuKernelIsa.Avx512"/> or
+    /// <see cref="CpuKernelIsa.Avx2"/>, never <see cref="CpuKernelIsa.Auto"/>), and the route table measured
+    /// for it; null when the kernels are not loaded or this CPU runs neither path.
+    /// </summary>
+    public CpuKernelIsa? KernelIsa => _router.Providers.KernelIsa;
 
     /// <inheritdoc/>
     public override BackendKind Kind => BackendKind.Cpu;
@@ -105,16 +112,41 @@ public sealed class CpuBackend : BlasBackend
     /// Creates a CPU backend whose products take <paramref name="routes"/>: <see cref="CpuRouting.Auto"/>
     /// for the fastest, or one provider pinned to measure it or rule it out.
     /// </summary>
-    /// <exception cref="BackendUnavailableException">OpenBLAS, or the pinned provider, cannot be used here; the message says why.</exception>
+    /// <remarks>The kernels run on the path <c>BLASLINEAR_KERNELS_ISA</c> says (<see cref="KernelIsaVariable"/>), the widest this CPU runs when it is unset.</remarks>
+    /// <exception cref="BackendUnavailableException">OpenBLAS, the pinned provider, or the kernels path <c>BLASLINEAR_KERNELS_ISA</c> forces cannot be used here; the message says why.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="routes"/> is not a defined value.</exception>
+    /// <exception cref="InvalidOperationException"><c>BLASLINEAR_KERNELS_ISA</c> holds none of its values.</exception>
     public static CpuBackend Create(CpuRouting routes)
+    {
+        ThrowIfUndefined(routes);
+        return Create("cpu asked for", routes);
+    }
+
+    /// <summary>
+    /// Creates a CPU backend whose products take <paramref name="routes"/> and whose kernels run on
+    /// <paramref name="isa"/>, whatever <c>BLASLINEAR_KERNELS_ISA</c> says: <see cref="CpuKernelIsa.Auto"/> for
+    /// the widest path this CPU runs, or one path forced (the AVX2 one runs on an AVX-512 CPU too).
+    /// </summary>
+    /// <exception cref="BackendUnavailableException">OpenBLAS or the pinned provider cannot be used here, or
+    /// <paramref name="isa"/> forces a path this CPU lacks or the kernels are not loaded; the message says why.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="routes"/> or <paramref name="isa"/> is not a defined value.</exception>
+    public static CpuBackend Create(CpuRouting routes, CpuKernelIsa isa)
+    {
+        ThrowIfUndefined(routes);
+        if (isa is not (CpuKernelIsa.Auto or CpuKernelIsa.Avx512 or CpuKernelIsa.Avx2))
+        {
+            throw new ArgumentOutOfRangeException(nameof(isa), isa, "Not a CpuKernelIsa.");
+        }
+
+        return Create("cpu asked for", routes, isa);
+    }
+
+    private static void ThrowIfUndefined(CpuRouting routes)
     {
         if (routes is not (CpuRouting.Auto or CpuRouting.OpenBlas or CpuRouting.Kernels or CpuRouting.OneDnn))
         {
             throw new ArgumentOutOfRangeException(nameof(routes), routes, "Not a CpuRouting.");
         }
-
-        return Create("cpu asked for", routes);
     }
 
     /// <summary>Reads <c>BLASLINEAR_CPU_ROUTES</c>: <c>auto</c> (also when unset), <c>openblas</c>, <c>kernels</c> or <c>onednn</c>.</summary>
@@ -136,8 +168,11 @@ public sealed class CpuBackend : BlasBackend
     private static readonly (string, CpuRouting)[] s_routingChoices =
         [("auto", CpuRouting.Auto), ("openblas", CpuRouting.OpenBlas), ("kernels", CpuRouting.Kernels), ("onednn", CpuRouting.OneDnn)];
 
-    /// <summary>Loads OpenBLAS and finds the other providers, or explains, with every attempt, why it cannot.</summary>
-    internal static CpuBackend Create(string selection, CpuRouting? routes = null)
+    /// <summary>
+    /// Loads OpenBLAS and finds the other providers, or explains, with every attempt, why it cannot. Null
+    /// <paramref name="routes"/> or <paramref name="isa"/> is read from its environment variable.
+    /// </summary>
+    internal static CpuBackend Create(string selection, CpuRouting? routes = null, CpuKernelIsa? isa = null)
     {
         LoadedLibrary library = NativeLibraries.OpenBlas;
         if (!library.IsLoaded)
@@ -145,8 +180,24 @@ public sealed class CpuBackend : BlasBackend
             throw new BackendUnavailableException(BackendKind.Cpu, library.DescribeFailure());
         }
 
-        return new CpuBackend(selection, CpuRouter.Create(routes ?? RoutingFromEnvironment()));
+        CpuRouting routing = routes ?? RoutingFromEnvironment();
+        string? forcedBy = null;
+        if (isa is null)
+        {
+            string? value = Environment.GetEnvironmentVariable(Settings.KernelsIsa);
+            isa = ParseKernelIsa(value);
+            forcedBy = isa == CpuKernelIsa.Auto ? null : $"{Settings.KernelsIsa}={value!.Trim()}";
+        }
+        else if (isa != CpuKernelIsa.Auto)
+        {
+            forcedBy = $"CpuKernelIsa.{isa}";
+        }
+
+        return new CpuBackend(selection, CpuRouter.Create(routing, isa.Value, forcedBy));
     }
+
+    /// <summary>The route table in force (tests check which ISA's limits it has).</summary>
+    internal CpuRouteTable RouteTable => _router.Table;
 
     /// <summary>The route this backend takes for a product of this shape (tests pin the switch points).</summary>
     internal CpuRouteTable.Route RouteOf(Transpose transA, Transpose transB, int m, int n, int k) =>

@@ -7,9 +7,9 @@ using static BlasLinear.Native.Interop.OneDnn;
 namespace BlasLinear.Backends;
 
 /// <summary>
-/// What this process has of the CPU providers beyond OpenBLAS: BlasLinear's kernels (loaded, and this CPU
-/// runs them) and oneDNN (loaded, its version and ISA, and the OpenMP runtime it runs on), with a note on
-/// each for the description.
+/// What this process has of the CPU providers beyond OpenBLAS: BlasLinear's kernels (loaded, this CPU runs
+/// them, and the instruction set they run with) and oneDNN (loaded, its version and ISA, and the OpenMP
+/// runtime it runs on), with a note on each for the description.
 /// </summary>
 internal sealed class CpuProviders
 {
@@ -44,22 +44,53 @@ internal sealed class CpuProviders
     /// <summary>What was found of oneDNN, for the description.</summary>
     public string OneDnnNote { get; }
 
-    /// <summary>Loads and inspects the kernels and oneDNN; a missing one is noted, never thrown.</summary>
-    public static unsafe CpuProviders Find()
+    /// <summary>The kernels' instruction set as the public enum; null when they do not run here.</summary>
+    public CpuKernelIsa? KernelIsa => Isa switch
+    {
+        IsaAvx512 => CpuKernelIsa.Avx512,
+        IsaAvx2 => CpuKernelIsa.Avx2,
+        _ => null,
+    };
+
+    /// <summary>
+    /// Loads and inspects the kernels and oneDNN; a missing one is noted, never thrown, unless
+    /// <paramref name="isa"/> forces a kernels path this process cannot run.
+    /// </summary>
+    /// <param name="isa">The kernels' path: <see cref="CpuKernelIsa.Auto"/> for the widest this CPU runs.</param>
+    /// <param name="forcedBy">What forced <paramref name="isa"/>, for the description and the refusal (a
+    /// variable's assignment or the enum value); null when it was not forced.</param>
+    /// <exception cref="BackendUnavailableException"><paramref name="isa"/> forces a path that this CPU lacks or that is not loaded.</exception>
+    public static unsafe CpuProviders Find(CpuKernelIsa isa = CpuKernelIsa.Auto, string? forcedBy = null)
     {
         LoadedLibrary kernelsLibrary = NativeLibraries.Kernels;
-        int isa = kernelsLibrary.IsLoaded ? blk_cpu_isa() : IsaNone;
-        bool kernelsRun = isa == IsaAvx512;
-        if (!kernelsRun)
+        int widest = kernelsLibrary.IsLoaded ? blk_cpu_isa() : IsaNone;
+        if (widest is not (IsaAvx2 or IsaAvx512))
         {
-            isa = IsaNone;
+            widest = IsaNone;
         }
 
-        string kernelsNote = !kernelsLibrary.IsLoaded
+        string lacking = !kernelsLibrary.IsLoaded
             ? "not loaded (" + string.Join("; ", kernelsLibrary.Trace) + ")"
-            : kernelsRun
-                ? $"{kernelsLibrary.ResolvedPath} (AVX-512)"
-                : $"{kernelsLibrary.ResolvedPath}: not used, this CPU has no AVX-512";
+            : $"{kernelsLibrary.ResolvedPath}: not used, this CPU has neither AVX2 with FMA nor AVX-512";
+        int chosen = isa switch
+        {
+            CpuKernelIsa.Avx512 => IsaAvx512,
+            CpuKernelIsa.Avx2 => IsaAvx2,
+            _ => widest,
+        };
+        // The paths are ordered: a CPU that runs one runs every narrower one (blk_cpu_isa asks AVX2 of AVX-512).
+        if (chosen > widest)
+        {
+            string has = widest == IsaAvx2 ? "this CPU runs only the AVX2 path (it has no AVX-512)" : "BlasLinear's kernels are " + lacking;
+            throw new BackendUnavailableException(BackendKind.Cpu,
+                $"{forcedBy ?? "CpuKernelIsa." + isa} forces the {IsaName(chosen)} kernels, but {has}");
+        }
+
+        string kernelsNote = chosen == IsaNone
+            ? lacking
+            : forcedBy is null
+                ? $"{kernelsLibrary.ResolvedPath} ({IsaName(chosen)})"
+                : $"{kernelsLibrary.ResolvedPath} ({IsaName(chosen)}, forced by {forcedBy})";
 
         LoadedLibrary oneDnnLibrary = NativeLibraries.OneDnn;
         string oneDnnNote;
@@ -87,8 +118,11 @@ internal sealed class CpuProviders
             oneDnnNote = "not found (" + string.Join("; ", oneDnnLibrary.Trace) + "); optional: apt-get install libdnnl2";
         }
 
-        return new CpuProviders(isa, oneDnnLibrary.IsLoaded, setOmp, getOmp, kernelsNote, oneDnnNote);
+        return new CpuProviders(chosen, oneDnnLibrary.IsLoaded, setOmp, getOmp, kernelsNote, oneDnnNote);
     }
+
+    /// <summary>The name the description gives a kernels path.</summary>
+    public static string IsaName(int isa) => isa == IsaAvx512 ? "AVX-512" : isa == IsaAvx2 ? "AVX2" : "none";
 
     /// <summary>The route table for <paramref name="requested"/> with the providers found here.</summary>
     /// <exception cref="BackendUnavailableException"><paramref name="requested"/> pins a provider that cannot be used here.</exception>
@@ -104,6 +138,6 @@ internal sealed class CpuProviders
             throw new BackendUnavailableException(BackendKind.Cpu, "CpuRouting.OneDnn was asked for, but oneDNN is " + OneDnnNote);
         }
 
-        return new CpuRouteTable(requested, HasKernels, HasOneDnn);
+        return new CpuRouteTable(requested, KernelIsa, HasOneDnn);
     }
 }

@@ -9,7 +9,8 @@ namespace BlasLinear.Backends;
 /// </summary>
 /// <remarks>
 /// <para>The <see cref="CpuRouting.Auto"/> table, where "batch" is the dimension the layers' batch becomes
-/// (m for the forward and input-gradient products, k for the weight gradient Aᵀ·B):</para>
+/// (m for the forward and input-gradient products, k for the weight gradient Aᵀ·B), with the kernels'
+/// AVX-512 path; the AVX2 path switches at batches of its own (<see cref="CpuRouteLimits.Avx2"/>):</para>
 /// <list type="bullet">
 /// <item>A·Bᵀ (X·Wᵀ): the kernels to batch 24, oneDNN on the swapped product (B·Aᵀ)ᵀ to 63, oneDNN from 64;
 /// without oneDNN the kernels to 255, then OpenBLAS.</item>
@@ -17,7 +18,8 @@ namespace BlasLinear.Backends;
 /// <item>Aᵀ·B (dW): the kernels to batch 32, then oneDNN; without oneDNN the kernels at every batch.</item>
 /// <item>Operands past 16 MiB: A·B on the kernels for one row only, Aᵀ·B never on the kernels.</item>
 /// <item>Aᵀ·Bᵀ: OpenBLAS. Any product under 32,768 multiply-adds: the kernels.</item>
-/// <item>Without AVX-512 the kernels' rows go to oneDNN where it is present, to OpenBLAS otherwise.</item>
+/// <item>Without kernels (a CPU with neither AVX2+FMA nor AVX-512) the kernels' rows go to oneDNN where it is
+/// present, to OpenBLAS otherwise.</item>
 /// </list>
 /// <para>docs/cpu-routes.md has the benchmark rows behind every switch, the command that measured them and
 /// the machine.</para>
@@ -27,48 +29,30 @@ internal sealed class CpuRouteTable
     /// <summary>Products under this many multiply-adds are too small to split: the kernels, on the caller.</summary>
     internal const long SingleThreadBelow = 32_768;
 
-    /// <summary>A·Bᵀ on the kernels up to this batch, with oneDNN present.</summary>
-    internal const int DotKernelsUpTo = 24;
-
-    /// <summary>A·Bᵀ on the kernels up to this batch, without oneDNN.</summary>
-    internal const int DotKernelsWithoutOneDnnUpTo = 255;
-
-    /// <summary>A·Bᵀ on oneDNN's swapped product below this batch, on oneDNN directly from it.</summary>
-    internal const int SwappedBelow = 64;
-
-    /// <summary>A·B on the kernels up to this batch, with oneDNN present.</summary>
-    internal const int BroadcastKernelsUpTo = 7;
-
-    /// <summary>Aᵀ·B on the kernels up to this batch (k), with oneDNN present.</summary>
-    internal const int GradientKernelsUpTo = 32;
-
-    /// <summary>X·W beats X·Wᵀ from this batch, with oneDNN present.</summary>
-    internal const int TransposedWeightFrom = 6;
-
-    /// <summary>X·W beats X·Wᵀ from this batch, with the kernels alone.</summary>
-    internal const int TransposedWeightWithoutOneDnnFrom = 16;
-
-    /// <summary>16 MiB of floats: at 1024×1024 (4 MiB) the kernels' A·B and Aᵀ·B win, at 4096×4096 (64 MiB) they lose.</summary>
-    internal const long LargeOperandFloats = 1L << 22;
-
     /// <summary>The table for <paramref name="requested"/> with these providers present.</summary>
     /// <param name="requested">The routing asked for.</param>
-    /// <param name="kernels">The kernels are loaded and this CPU runs them (AVX-512).</param>
+    /// <param name="kernels">The instruction set the kernels run with (its limits: <see cref="CpuRouteLimits.For"/>);
+    /// null when they are not loaded or this CPU runs neither path.</param>
     /// <param name="oneDnn">oneDNN is loaded.</param>
-    /// <exception cref="ArgumentException"><paramref name="requested"/> pins a provider that is not present.</exception>
-    public CpuRouteTable(CpuRouting requested, bool kernels, bool oneDnn)
+    /// <exception cref="ArgumentException"><paramref name="requested"/> pins a provider that is not present, or
+    /// <paramref name="kernels"/> is <see cref="CpuKernelIsa.Auto"/> (a table is for one path).</exception>
+    public CpuRouteTable(CpuRouting requested, CpuKernelIsa? kernels, bool oneDnn)
     {
         // CpuProviders refuses a missing pinned provider with the reason; a table that routes to one would
         // call into a library that is not there.
-        if ((requested == CpuRouting.Kernels && !kernels) || (requested == CpuRouting.OneDnn && !oneDnn))
+        if ((requested == CpuRouting.Kernels && kernels is null) || (requested == CpuRouting.OneDnn && !oneDnn))
         {
             throw new ArgumentException($"CpuRouting.{requested} pins a provider that is not present.", nameof(requested));
         }
 
         Requested = requested;
-        HasKernels = kernels && requested is CpuRouting.Auto or CpuRouting.Kernels;
+        Limits = kernels is CpuKernelIsa isa ? CpuRouteLimits.For(isa) : CpuRouteLimits.Avx512;
+        HasKernels = kernels is not null && requested is CpuRouting.Auto or CpuRouting.Kernels;
         HasOneDnn = oneDnn && requested is CpuRouting.Auto or CpuRouting.OneDnn;
     }
+
+    /// <summary>The switch points of the kernels' instruction set (AVX-512's when there are no kernels: unused then).</summary>
+    public CpuRouteLimits Limits { get; }
 
     /// <summary>The provider that computes a product, named after what it calls.</summary>
     internal enum Route
@@ -112,17 +96,30 @@ internal sealed class CpuRouteTable
         _ => (HasKernels, HasOneDnn) switch
         {
             (true, true) => string.Create(CultureInfo.InvariantCulture,
-                $"auto: A·Bᵀ kernels to batch {DotKernelsUpTo}, oneDNN swapped to {SwappedBelow - 1}, then oneDNN; "
-                + $"A·B kernels to batch {BroadcastKernelsUpTo}, Aᵀ·B to {GradientKernelsUpTo}, then oneDNN "
-                + $"(operands past {LargeOperandFloats * sizeof(float) >> 20} MiB: A·B kernels for one row only, Aᵀ·B oneDNN); "
+                $"auto: A·Bᵀ kernels to batch {Limits.DotKernelsUpTo}, oneDNN swapped to {Limits.SwappedBelow - 1}, then oneDNN; {BroadcastsWithOneDnn()} "
+                + $"(operands past {Limits.LargeOperandFloats * sizeof(float) >> 20} MiB: A·B kernels for one row only, Aᵀ·B oneDNN); "
                 + $"kernels under {SingleThreadBelow} multiply-adds"),
             (true, false) => string.Create(CultureInfo.InvariantCulture,
-                $"auto: A·Bᵀ kernels to batch {DotKernelsWithoutOneDnnUpTo}, then OpenBLAS; A·B and Aᵀ·B kernels at every batch "
-                + $"(Aᵀ·B past {LargeOperandFloats * sizeof(float) >> 20} MiB: OpenBLAS)"),
-            (false, true) => "auto: oneDNN for every product but Aᵀ·Bᵀ (no AVX-512 kernels)",
+                $"auto: A·Bᵀ kernels to batch {Limits.DotKernelsWithoutOneDnnUpTo}, then OpenBLAS; {BroadcastsWithoutOneDnn()} "
+                + $"(Aᵀ·B past {Limits.LargeOperandFloats * sizeof(float) >> 20} MiB: OpenBLAS)"),
+            (false, true) => "auto: oneDNN for every product but Aᵀ·Bᵀ (no kernels for this CPU)",
             _ => "auto: OpenBLAS for every product (no kernels, no oneDNN)",
         },
     };
+
+    private string BroadcastsWithOneDnn() => Limits.BroadcastOpenBlasOverOneDnn
+        ? string.Create(CultureInfo.InvariantCulture, $"A·B kernels to batch {Limits.BroadcastKernelsUpTo}, then OpenBLAS; Aᵀ·B kernels to batch {Limits.GradientKernelsUpTo}, then oneDNN")
+        : string.Create(CultureInfo.InvariantCulture, $"A·B kernels to batch {Limits.BroadcastKernelsUpTo}, Aᵀ·B to {Limits.GradientKernelsUpTo}, then oneDNN");
+
+    private string BroadcastsWithoutOneDnn() =>
+        (Limits.BroadcastKernelsWithoutOneDnnUpTo, Limits.GradientKernelsWithoutOneDnnUpTo) is (int.MaxValue, int.MaxValue)
+            ? "A·B and Aᵀ·B kernels at every batch"
+            : string.Create(CultureInfo.InvariantCulture,
+                $"A·B kernels {UpTo(Limits.BroadcastKernelsWithoutOneDnnUpTo)} (past {Limits.LargeOperandFloats * sizeof(float) >> 20} MiB "
+                + $"{UpTo(Limits.BroadcastFromMemoryWithoutOneDnnUpTo)}), Aᵀ·B {UpTo(Limits.GradientKernelsWithoutOneDnnUpTo)}");
+
+    private static string UpTo(int batch) =>
+        batch == int.MaxValue ? "at every batch" : string.Create(CultureInfo.InvariantCulture, $"to batch {batch}, then OpenBLAS");
 
     /// <summary>The route for C = op(A)·op(B), C m×n, k the inner dimension.</summary>
     public Route Choose(Transpose transA, Transpose transB, int m, int n, int k)
@@ -149,15 +146,15 @@ internal sealed class CpuRouteTable
         bool small = IsSmall(m, n, k);
         if (!ta && tb)
         {
-            if (HasKernels && (small || m <= (HasOneDnn ? DotKernelsUpTo : DotKernelsWithoutOneDnnUpTo)))
+            if (HasKernels && (small || m <= (HasOneDnn ? Limits.DotKernelsUpTo : Limits.DotKernelsWithoutOneDnnUpTo)))
             {
                 return Route.KernelsAbt;
             }
 
             if (HasOneDnn)
             {
-                // The swapped route transposes with the kernels library's AVX-512 code.
-                return m < SwappedBelow && HasKernels ? Route.OneDnnSwapped : Route.OneDnn;
+                // The swapped route transposes with the kernels' transpose (on their path).
+                return m < Limits.SwappedBelow && HasKernels ? Route.OneDnnSwapped : Route.OneDnn;
             }
 
             return Route.OpenBlas;
@@ -166,24 +163,33 @@ internal sealed class CpuRouteTable
         if (!tb)
         {
             int batch = ta ? k : m;
-            // Past LargeOperandFloats the big operand (the weight of A·B, the gradient C of Aᵀ·B) streams from
+            // Past Limits.LargeOperandFloats the big operand (the weight of A·B, the gradient C of Aᵀ·B) streams from
             // memory, and the kernels' column panels read it in short pieces of many rows: oneDNN's and
             // OpenBLAS's blocking is then faster, except for one row of A·B.
-            bool fromMemory = (ta ? (long)m * n : (long)k * n) > LargeOperandFloats;
-            int kernelsUpTo = fromMemory ? (ta ? 0 : 1) : (ta ? GradientKernelsUpTo : BroadcastKernelsUpTo);
+            bool fromMemory = (ta ? (long)m * n : (long)k * n) > Limits.LargeOperandFloats;
             Route kernels = ta ? Route.KernelsAtb : Route.KernelsAb;
-            if (HasKernels && (small || batch <= kernelsUpTo))
+            if (HasKernels && small)
             {
                 return kernels;
             }
 
             if (HasOneDnn)
             {
-                return Route.OneDnn;
+                int kernelsUpTo = fromMemory ? (ta ? 0 : 1) : (ta ? Limits.GradientKernelsUpTo : Limits.BroadcastKernelsUpTo);
+                if (HasKernels && batch <= kernelsUpTo)
+                {
+                    return kernels;
+                }
+
+                // Where oneDNN's A·B trails OpenBLAS's (on AVX2), larger A·B products from cache go to OpenBLAS.
+                return !ta && !fromMemory && Limits.BroadcastOpenBlasOverOneDnn ? Route.OpenBlas : Route.OneDnn;
             }
 
-            // No oneDNN: the kernels beat OpenBLAS at every batch measured, but for a gradient from memory.
-            return HasKernels && !(fromMemory && ta) ? kernels : Route.OpenBlas;
+            // No oneDNN: the kernels up to the limits measured against OpenBLAS, never for a gradient from memory.
+            int withoutOneDnnUpTo = ta
+                ? (fromMemory ? 0 : Limits.GradientKernelsWithoutOneDnnUpTo)
+                : (fromMemory ? Limits.BroadcastFromMemoryWithoutOneDnnUpTo : Limits.BroadcastKernelsWithoutOneDnnUpTo);
+            return HasKernels && batch <= withoutOneDnnUpTo ? kernels : Route.OpenBlas;
         }
 
         return Route.OpenBlas;
@@ -191,16 +197,16 @@ internal sealed class CpuRouteTable
 
     /// <summary>
     /// Whether X·W (W stored k×n) beats X·Bᵀ (the same matrix stored n×k) at m rows here, so that
-    /// <c>Linear</c> gains by keeping its weight transposed too. From the benchmark's Linear and
+    /// <c>Linear</c> gains by keeping its weight transposed too. AVX-512, from the benchmark's Linear and
     /// ParameterLinear forward rows at 1024→1024 (GFLOP/s, X·Bᵀ route / X·W route): with oneDNN,
     /// b4 183/152, b5 130/135, b8 156/274, b32 272/318, b128 297/340, b512 323/346; with the kernels
-    /// alone, b8 173/172, b16 182/243, b128 225/296, b512 158/278.
+    /// alone, b8 173/172, b16 182/243, b128 225/296, b512 158/278. AVX2: never (<see cref="CpuRouteLimits.Avx2"/>).
     /// </summary>
     public bool PrefersTransposedWeight(int m, int n, int k)
     {
         // Products too small to split stay on one route whatever their rows, so that a small layer gives the
         // same bits for a row in a batch of any size (the kernels compute each element the same way).
         return Requested == CpuRouting.Auto && !IsSmall(m, n, k)
-            && (HasOneDnn ? m >= TransposedWeightFrom : HasKernels && m >= TransposedWeightWithoutOneDnnFrom);
+            && (HasOneDnn ? m >= Limits.TransposedWeightFrom : HasKernels && m >= Limits.TransposedWeightWithoutOneDnnFrom);
     }
 }

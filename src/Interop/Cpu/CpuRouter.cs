@@ -45,11 +45,11 @@ internal sealed class CpuRouter
     /// <summary>The providers found, with the notes for the description.</summary>
     public CpuProviders Providers { get; }
 
-    /// <summary>Finds the providers and the table for <paramref name="requested"/>.</summary>
-    /// <exception cref="BackendUnavailableException">The pinned provider cannot be used here.</exception>
-    public static CpuRouter Create(CpuRouting requested)
+    /// <summary>Finds the providers, with the kernels on <paramref name="isa"/>, and the table for <paramref name="requested"/>.</summary>
+    /// <exception cref="BackendUnavailableException">The pinned provider, or the forced kernels path, cannot be used here.</exception>
+    public static CpuRouter Create(CpuRouting requested, CpuKernelIsa isa = CpuKernelIsa.Auto, string? isaForcedBy = null)
     {
-        CpuProviders providers = CpuProviders.Find();
+        CpuProviders providers = CpuProviders.Find(isa, isaForcedBy);
         return new CpuRouter(providers.TableFor(requested), providers);
     }
 

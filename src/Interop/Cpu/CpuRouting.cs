@@ -14,7 +14,7 @@ public enum CpuRouting
     OpenBlas = 1,
 
     /// <summary>BlasLinear's kernels for every product they implement (op(A)·B and A·Bᵀ), OpenBLAS for
-    /// the rest. Needs AVX-512.</summary>
+    /// the rest. Needs AVX2 and FMA; runs the AVX-512 path where the CPU has it (<see cref="CpuKernelIsa"/>).</summary>
     Kernels = 2,
 
     /// <summary>oneDNN's <c>dnnl_sgemm</c> for every product. Needs oneDNN.</summary>

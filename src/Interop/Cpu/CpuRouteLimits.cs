@@ -1,0 +1,93 @@
+namespace BlasLinear.Backends;
+
+/// <summary>
+/// The batches at which <see cref="CpuRouteTable"/>'s Auto table switches provider, one set per instruction
+/// set of the kernels: each path was measured against oneDNN and OpenBLAS on its own (docs/cpu-routes.md
+/// has the benchmark rows behind every value, the command and the machine). "Batch" is m for A·Bᵀ and A·B,
+/// k for Aᵀ·B.
+/// </summary>
+/// <param name="DotKernelsUpTo">A·Bᵀ on the kernels up to this batch, with oneDNN present.</param>
+/// <param name="DotKernelsWithoutOneDnnUpTo">A·Bᵀ on the kernels up to this batch, without oneDNN.</param>
+/// <param name="SwappedBelow">A·Bᵀ on oneDNN's swapped product below this batch, on oneDNN directly from it.</param>
+/// <param name="BroadcastKernelsUpTo">A·B on the kernels up to this batch, with oneDNN present.</param>
+/// <param name="BroadcastKernelsWithoutOneDnnUpTo">A·B on the kernels up to this batch, without oneDNN.</param>
+/// <param name="GradientKernelsUpTo">Aᵀ·B on the kernels up to this batch, with oneDNN present.</param>
+/// <param name="GradientKernelsWithoutOneDnnUpTo">Aᵀ·B on the kernels up to this batch, without oneDNN.</param>
+/// <param name="TransposedWeightFrom">X·W beats X·Wᵀ from this batch, with oneDNN present.</param>
+/// <param name="TransposedWeightWithoutOneDnnFrom">X·W beats X·Wᵀ from this batch, with the kernels alone.</param>
+/// <param name="LargeOperandFloats">Past this many floats the big operand of A·B and Aᵀ·B streams from memory:
+/// A·B on the kernels for one row only, Aᵀ·B never.</param>
+/// <param name="BroadcastFromMemoryWithoutOneDnnUpTo">A·B with the weight past <paramref name="LargeOperandFloats"/>
+/// on the kernels up to this batch, without oneDNN.</param>
+/// <param name="BroadcastOpenBlasOverOneDnn">A·B past <paramref name="BroadcastKernelsUpTo"/> (and within
+/// <paramref name="LargeOperandFloats"/>) goes to OpenBLAS even with oneDNN present.</param>
+internal sealed record CpuRouteLimits(
+    int DotKernelsUpTo,
+    int DotKernelsWithoutOneDnnUpTo,
+    int SwappedBelow,
+    int BroadcastKernelsUpTo,
+    int BroadcastKernelsWithoutOneDnnUpTo,
+    int GradientKernelsUpTo,
+    int GradientKernelsWithoutOneDnnUpTo,
+    int TransposedWeightFrom,
+    int TransposedWeightWithoutOneDnnFrom,
+    long LargeOperandFloats,
+    int BroadcastFromMemoryWithoutOneDnnUpTo,
+    bool BroadcastOpenBlasOverOneDnn)
+{
+    /// <summary>
+    /// The AVX-512 path, from the 1024→1024 rows of docs/cpu-routes.md ("The Auto table"): A·Bᵀ kernels to
+    /// 24 (at 32 oneDNN swapped leads), swapped to 63 (at 64 oneDNN leads), 255 without oneDNN (OpenBLAS leads
+    /// at 512); A·B kernels to 7 (oneDNN leads at 8); Aᵀ·B to 32 (oneDNN leads at 63); without oneDNN the
+    /// broadcasts beat OpenBLAS at every batch; 16 MiB: at 1024×1024 (4 MiB) the kernels' A·B and Aᵀ·B win,
+    /// at 4096×4096 (64 MiB) they lose.
+    /// </summary>
+    public static readonly CpuRouteLimits Avx512 = new(
+        DotKernelsUpTo: 24,
+        DotKernelsWithoutOneDnnUpTo: 255,
+        SwappedBelow: 64,
+        BroadcastKernelsUpTo: 7,
+        BroadcastKernelsWithoutOneDnnUpTo: int.MaxValue,
+        GradientKernelsUpTo: 32,
+        GradientKernelsWithoutOneDnnUpTo: int.MaxValue,
+        TransposedWeightFrom: 6,
+        TransposedWeightWithoutOneDnnFrom: 16,
+        LargeOperandFloats: 1L << 22,
+        BroadcastFromMemoryWithoutOneDnnUpTo: int.MaxValue,
+        BroadcastOpenBlasOverOneDnn: false);
+
+    /// <summary>
+    /// The AVX2 path, from the rows of docs/cpu-routes.md ("The AVX2 table"), measured against oneDNN held to
+    /// AVX2 (<c>DNNL_MAX_CPU_ISA=AVX2</c>: what an AVX2 CPU runs) and OpenBLAS's Haswell kernels, by the
+    /// benchmark and by one column slice (the router's unit of work) timed on one thread. A·Bᵀ: the kernels
+    /// lead to batch 12 (from 13 oneDNN and the swapped product do), the swapped product leads oneDNN to 63
+    /// as on AVX-512; without oneDNN OpenBLAS leads from 32. A·B: the kernels lead to 24; past that OpenBLAS
+    /// leads and oneDNN's AVX2 A·B trails both (65–70 GFLOP/s a thread against 85–90), with oneDNN present
+    /// or not; past 16 MiB without oneDNN OpenBLAS leads from 4. Aᵀ·B: the kernels lead only at batch 1
+    /// (oneDNN from 2); without oneDNN OpenBLAS leads from 12. X·W never beats X·Wᵀ by a margin that pays
+    /// for the copy. 16 MiB as on AVX-512: the kernels' A·B wins to 16 MiB and loses from 31 MiB, far above
+    /// the 1 MiB L2, so the limit is the last-level cache's, which this machine misreports.
+    /// </summary>
+    public static readonly CpuRouteLimits Avx2 = new(
+        DotKernelsUpTo: 12,
+        DotKernelsWithoutOneDnnUpTo: 24,
+        SwappedBelow: 64,
+        BroadcastKernelsUpTo: 24,
+        BroadcastKernelsWithoutOneDnnUpTo: 24,
+        GradientKernelsUpTo: 1,
+        GradientKernelsWithoutOneDnnUpTo: 8,
+        TransposedWeightFrom: int.MaxValue,
+        TransposedWeightWithoutOneDnnFrom: int.MaxValue,
+        LargeOperandFloats: 1L << 22,
+        BroadcastFromMemoryWithoutOneDnnUpTo: 2,
+        BroadcastOpenBlasOverOneDnn: true);
+
+    /// <summary>The limits measured for <paramref name="isa"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="isa"/> is <see cref="CpuKernelIsa.Auto"/> or undefined: a table is for one path.</exception>
+    public static CpuRouteLimits For(CpuKernelIsa isa) => isa switch
+    {
+        CpuKernelIsa.Avx512 => Avx512,
+        CpuKernelIsa.Avx2 => Avx2,
+        _ => throw new ArgumentOutOfRangeException(nameof(isa), isa, "A route table is for one instruction set, Avx512 or Avx2."),
+    };
+}
