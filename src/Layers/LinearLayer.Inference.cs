@@ -26,6 +26,9 @@ public abstract partial class LinearLayer
     /// </summary>
     public bool Float32WeightsDropped => Volatile.Read(ref _float32WeightsDropped) != 0;
 
+    /// <summary>Whether the float32 weight's and gradient's memory was freed (tests look).</summary>
+    internal bool Float32MemoryFreed => _weight.IsDisposed && _weightGrad.IsDisposed;
+
     /// <summary>
     /// Asks the backend for the weight in the form its forward multiplies fastest, and uses it until
     /// <see cref="PrepareForTraining"/>: on the CPU, <c>Linear</c> keeps a transposed copy of its weight
