@@ -19,7 +19,7 @@ public class BFloat16LayerTests
         var data = new TheoryData<LayerKind, bool, int>();
         foreach (LayerKind form in new[] { LayerFactory.Linear, LayerFactory.ParameterLinear })
         {
-            foreach (int batch in RoutingTests.SwitchBatches.Append(CpuRouter.BFloat16KernelsUpTo).Append(CpuRouter.BFloat16KernelsUpTo + 1).Distinct())
+            foreach (int batch in RoutingTests.SwitchBatches.Append(CpuRouter.BFloat16KernelsUpTo).Append(CpuRouter.BFloat16KernelsUpTo + 1).Append(CpuRouter.BFloat16LargeKernelsUpTo + 1).Distinct())
             {
                 data.Add(form, batch % 2 == 1, batch);
             }
@@ -48,6 +48,8 @@ public class BFloat16LayerTests
     [InlineData(LayerFactory.ParameterLinear, 1024, 1024, 128)]
     [InlineData(LayerFactory.Linear, 4096, 257, 3)]
     [InlineData(LayerFactory.Linear, 4096, 257, 65)]
+    [InlineData(LayerFactory.Linear, 4096, 1024, 16)]
+    [InlineData(LayerFactory.Linear, 4096, 1024, 17)]
     public void Forward_at_large_shapes_matches_float64_of_the_rounded_weights(LayerKind form, int inFeatures, int outFeatures, int batch)
     {
         using LinearLayer layer = LayerFactory.Create(form, inFeatures, outFeatures, bias: true, TestBackends.Get(TestBackends.Cpu), seed: batch);

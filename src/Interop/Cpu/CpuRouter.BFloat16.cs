@@ -16,7 +16,13 @@ namespace BlasLinear.Backends;
 internal sealed partial class CpuRouter
 {
     /// <summary>Rows up to which the kernels multiply by the bfloat16 weight directly.</summary>
-    internal const int BFloat16KernelsUpTo = 32;
+    internal const int BFloat16KernelsUpTo = 4;
+
+    /// <summary>Rows up to which the kernels multiply by a weight of at least <see cref="BFloat16LargeWeight"/> elements directly.</summary>
+    internal const int BFloat16LargeKernelsUpTo = 16;
+
+    /// <summary>A weight this large (8 MiB of bfloat16) streams from memory at every call, whatever the batch.</summary>
+    internal const long BFloat16LargeWeight = 1L << 22;
 
     /// <summary>Floats of widened weight per chunk (1 MiB, a core's L2 on the machine measured).</summary>
     internal const int WidenedChunkFloats = 1 << 18;
@@ -31,7 +37,7 @@ internal sealed partial class CpuRouter
     /// <exception cref="InvalidOperationException">oneDNN failed (out of memory).</exception>
     public unsafe void GemmBFloat16(Transpose transB, int m, int n, int k, float* a, ushort* b, float beta, float* c)
     {
-        bool kernels = Providers.HasKernels && m <= BFloat16KernelsUpTo;
+        bool kernels = Providers.HasKernels && UsesBFloat16Kernels(m, n, k);
         // Widened chunks go to oneDNN where it is, else to the float32 kernels, else to OpenBLAS. Each slice's
         // thread multiplies its own chunks, but OpenBLAS runs its own threads and oneDNN splits only when its
         // team can be held to one thread: those take the product unsplit.
@@ -80,6 +86,10 @@ internal sealed partial class CpuRouter
             }
         }
     }
+
+    /// <summary>Whether the kernels multiply by the bfloat16 weight directly at this shape (else widened chunks).</summary>
+    internal static bool UsesBFloat16Kernels(int m, int n, int k) =>
+        m <= BFloat16KernelsUpTo || (m <= BFloat16LargeKernelsUpTo && (long)n * k >= BFloat16LargeWeight);
 
     /// <summary>Columns per widened chunk: whole 16-column vectors, about <see cref="WidenedChunkFloats"/> floats.</summary>
     internal static int ChunkColumns(int n, int k) => Math.Min(n, Math.Max(16, WidenedChunkFloats / k & ~15));
