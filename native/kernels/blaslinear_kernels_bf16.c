@@ -27,6 +27,8 @@
 #define ROW_BLOCK_2 4
 /* The X·W form reads the weight's rows this many at a time (as blk_sgemm_ab does, for the TLB). */
 #define AB_K_BLOCK 256
+/* The X·Wᵀ form takes k this many at a time (see abt_loops). */
+#define ABT_K_BLOCK 1024
 
 static inline float bf16_to_float(uint16_t bits)
 {
@@ -290,11 +292,25 @@ static int ab_vectors2(int mr) { return AB_NV2(mr); }
 
 /* ---- the loops over tiles, one per form, the ISA's tile chosen by a flag ------------------------- */
 
+static void abt_panel(int wide, int m, int n, int k, float alpha, const float* a, int lda,
+                      const uint16_t* b, int ldb, float beta, float* c, int ldc);
+
 static void abt_loops(int wide, int m, int n, int k, float alpha, const float* a, int lda,
                       const uint16_t* b, int ldb, float beta, float* c, int ldc)
 {
-    /* B's rows in blocks of the widest NR, and for each block every row block of A, so that the block's
-     * rows of B stay in cache while the rows of A pass; a short last row block may take a wider tile. */
+    /* k in blocks of ABT_K_BLOCK, so that a row block of A (8 rows × 4 KiB) stays in L1 while the whole
+     * weight's stretch of those columns streams past; later blocks add to C (β = 1). Within a block, B's
+     * rows in blocks of the widest NR, and for each every row block of A; a short last row block may take
+     * a wider tile. */
+    for (int p0 = 0; p0 < k; p0 += ABT_K_BLOCK) {
+        const int kb = k - p0 < ABT_K_BLOCK ? k - p0 : ABT_K_BLOCK;
+        abt_panel(wide, m, n, kb, alpha, a + p0, lda, b + p0, ldb, p0 == 0 ? beta : 1.0f, c, ldc);
+    }
+}
+
+static void abt_panel(int wide, int m, int n, int k, float alpha, const float* a, int lda,
+                      const uint16_t* b, int ldb, float beta, float* c, int ldc)
+{
     const int row_block = wide ? ROW_BLOCK_512 : ROW_BLOCK_2;
     const int mr_full = m < row_block ? m : row_block;
     const int nr_full = wide ? abt_width512(mr_full) : abt_width2(mr_full);

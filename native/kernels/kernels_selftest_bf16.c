@@ -2,7 +2,8 @@
  * runs (AVX-512 when blk_cpu_isa() says so, AVX2 when the CPU has AVX2 and FMA) against a float64 triple
  * loop over the same bfloat16 weights widened exactly: 3,000 random shapes with ragged m, n and k around
  * the tiles, padded leading dimensions whose padding must come back untouched, α and β cycling, β = 0
- * over NaN-filled outputs (never read), k past the X·W form's blocking (256) in every 20th case.
+ * over NaN-filled outputs (never read), k past the X·W form's blocking (256) in every 20th case and past
+ * the X·Wᵀ form's (1024) in every 50th.
  * Tolerance (docs/accuracy.md): |ĉ − c| ≤ (k + 2)·2⁻²³·G, G = |α|·Σ|a||b| + |β|·|c₀|.
  * Exits 0 with "kernels_selftest_bf16: ok", 1 with the first failures, 77 (skipped) with no path to run. */
 #include "blaslinear_kernels.h"
@@ -40,7 +41,8 @@ static int check_path(int isa, const char* name)
     for (int t = 0; t < 3000; t++) {
         const int nt = t % 2 == 0; /* X·Wᵀ (W [n,k]) or X·W (W [k,n]) */
         const int m = 1 + (int)(next() % 20), n = 1 + (int)(next() % 150);
-        const int k = t % 20 == 0 ? 250 + (int)(next() % 400) : 1 + (int)(next() % 70);
+        const int k = t % 50 == 0 ? 1000 + (int)(next() % 1200)
+                    : t % 20 == 0 ? 250 + (int)(next() % 400) : 1 + (int)(next() % 70);
         const int lda = k + (int)(next() % 3), ldb = (nt ? k : n) + (int)(next() % 3), ldc = n + (int)(next() % 3);
         const float alpha = (t & 4) ? -0.5f : 1.0f, beta = (t % 5 == 0) ? 0.0f : (t % 5 == 1) ? 1.0f : 0.25f;
         const int b_rows = nt ? n : k;

@@ -24,8 +24,8 @@ internal sealed partial class CpuRouter
     /// <summary>A weight this large (8 MiB of bfloat16) streams from memory at every call, whatever the batch.</summary>
     internal const long BFloat16LargeWeight = 1L << 22;
 
-    /// <summary>Floats of widened weight per chunk (1 MiB, a core's L2 on the machine measured).</summary>
-    internal const int WidenedChunkFloats = 1 << 18;
+    /// <summary>Floats of widened weight per chunk (4 MiB).</summary>
+    internal const int WidenedChunkFloats = 1 << 20;
 
     private static readonly Action<int> s_runBFloat16Slice = RunSharedBFloat16Slice;
     private static BFloat16Job s_bfloat16Job;
