@@ -97,6 +97,23 @@ public class BFloat16LayerTests
         }
     }
 
+    /// <summary>Concurrent forwards, split and unsplit, on the kernels and on widened chunks, give the bits of a sequential run.</summary>
+    [Fact]
+    public void Concurrent_forwards_give_the_bits_of_a_sequential_run()
+    {
+        using LinearLayer layer = LayerFactory.Create(LayerFactory.Linear, 512, 384, bias: true, TestBackends.Get(TestBackends.Cpu), seed: 2);
+        layer.PrepareForInference(WeightPrecision.BFloat16);
+        int[] batches = [1, 3, 8, 40, 1, 64];
+        float[][] inputs = batches.Select((b, i) => TestData.Uniform(b * 512, i)).ToArray();
+        float[][] expected = inputs.Select(x => layer.Forward(x)).ToArray();
+        Parallel.For(0, 8 * 40, new ParallelOptions { MaxDegreeOfParallelism = 8 }, call =>
+        {
+            int which = call % inputs.Length;
+            float[] y = layer.Forward(inputs[which]);
+            Assert.True(y.AsSpan().SequenceEqual(expected[which]), $"call {call} (batch {batches[which]}) differs from the sequential run");
+        });
+    }
+
     [Fact]
     public void Backward_is_refused_until_PrepareForTraining()
     {

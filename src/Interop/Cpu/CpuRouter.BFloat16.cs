@@ -9,9 +9,9 @@ namespace BlasLinear.Backends;
 /// <remarks>
 /// Up to <see cref="BFloat16KernelsUpTo"/> rows the kernels read the bfloat16 weight and widen it in registers:
 /// the product is bound by reading the weight, and half the bytes is about half the time. Past that the
-/// arithmetic dominates, and the fastest float32 provider wins: each thread widens a chunk of its slice of
+/// arithmetic dominates, and the fastest float32 provider wins: each thread widens a block of its slice of
 /// the weight into its own work memory, sized to stay in its cache, and multiplies by it with that provider
-/// on one thread, chunk after chunk. Slices, threads and the gate are those of float32 products.
+/// on one thread, block after block. Slices, threads and the gate are those of float32 products.
 /// </remarks>
 internal sealed partial class CpuRouter
 {
@@ -24,8 +24,11 @@ internal sealed partial class CpuRouter
     /// <summary>A weight this large (8 MiB of bfloat16) streams from memory at every call, whatever the batch.</summary>
     internal const long BFloat16LargeWeight = 1L << 22;
 
-    /// <summary>Floats of widened weight per chunk (4 MiB).</summary>
-    internal const int WidenedChunkFloats = 1 << 20;
+    /// <summary>Columns of a widened block (whole 16-column vectors).</summary>
+    internal const int WidenedColumns = 512;
+
+    /// <summary>Rows of k in a widened block: with <see cref="WidenedColumns"/>, 1 MiB of float32.</summary>
+    internal const int WidenedDepth = 512;
 
     private static readonly Action<int> s_runBFloat16Slice = RunSharedBFloat16Slice;
     private static BFloat16Job s_bfloat16Job;
@@ -38,18 +41,17 @@ internal sealed partial class CpuRouter
     public unsafe void GemmBFloat16(Transpose transB, int m, int n, int k, float* a, ushort* b, float beta, float* c)
     {
         bool kernels = Providers.HasKernels && UsesBFloat16Kernels(m, n, k);
-        // Widened chunks go to oneDNN where it is, else to the float32 kernels, else to OpenBLAS. Each slice's
-        // thread multiplies its own chunks, but OpenBLAS runs its own threads and oneDNN splits only when its
+        // Widened blocks go to oneDNN where it is, else to the float32 kernels, else to OpenBLAS. Each slice's
+        // thread multiplies its own blocks, but OpenBLAS runs its own threads and oneDNN splits only when its
         // team can be held to one thread: those take the product unsplit.
         bool oneDnn = !kernels && Providers.HasOneDnn;
         bool perThread = kernels || (oneDnn ? _oneDnnSplits : Providers.HasKernels);
         int parts = CpuRouteTable.IsSmall(m, n, k) || !perThread ? 1 : Math.Min(CpuGate.Threads, Math.Max(1, n / 16));
-        int chunk = ChunkColumns(n, k);
-        long workPerPart = kernels ? 0 : (long)chunk * k;
+        long workPerPart = kernels ? 0 : (long)WidenedColumns * WidenedDepth;
         CpuScratch.Block work = kernels ? default : CpuScratch.Rent(workPerPart * parts);
         try
         {
-            var job = new BFloat16Job(kernels, transB == Transpose.Trans, Providers.Isa, oneDnn, m, n, k, parts, chunk,
+            var job = new BFloat16Job(kernels, transB == Transpose.Trans, Providers.Isa, oneDnn, m, n, k, parts,
                 a, b, beta, c, work.Pointer, workPerPart, _setOmpThreads, _getOmpThreads);
             int status;
             if (parts == 1)
@@ -87,12 +89,9 @@ internal sealed partial class CpuRouter
         }
     }
 
-    /// <summary>Whether the kernels multiply by the bfloat16 weight directly at this shape (else widened chunks).</summary>
+    /// <summary>Whether the kernels multiply by the bfloat16 weight directly at this shape (else widened blocks).</summary>
     internal static bool UsesBFloat16Kernels(int m, int n, int k) =>
         m <= BFloat16KernelsUpTo || (m <= BFloat16LargeKernelsUpTo && (long)n * k >= BFloat16LargeWeight);
-
-    /// <summary>Columns per widened chunk: whole 16-column vectors, about <see cref="WidenedChunkFloats"/> floats.</summary>
-    internal static int ChunkColumns(int n, int k) => Math.Min(n, Math.Max(16, WidenedChunkFloats / k & ~15));
 
     private static void RunSharedBFloat16Slice(int part) => RunBFloat16Slice(ref s_bfloat16Job, part);
 
@@ -119,43 +118,53 @@ internal sealed partial class CpuRouter
             return;
         }
 
+        // Blocks of the slice's weight, WidenedColumns wide and WidenedDepth deep (1 MiB of float32, in L2),
+        // widened as they are stored and multiplied at once; later blocks of k add to C (β = 1).
         float* work = job.Work + part * job.WorkPerPart;
-        for (int j = j0; j < j1; j += job.Chunk)
+        for (int j = j0; j < j1; j += WidenedColumns)
         {
-            int w = Math.Min(job.Chunk, j1 - j);
-            // The chunk widened as it is stored: rows [j, j + w) of W [n, k], or columns [j, j + w) of W [k, n].
-            if (job.Transposed)
+            int w = Math.Min(WidenedColumns, j1 - j);
+            for (int p0 = 0; p0 < job.K; p0 += WidenedDepth)
             {
-                BFloat16Bits.Widen(new ReadOnlySpan<ushort>(job.B + (long)j * job.K, w * job.K), new Span<float>(work, w * job.K));
-            }
-            else
-            {
-                for (int p = 0; p < job.K; p++)
+                int kc = Math.Min(WidenedDepth, job.K - p0);
+                if (job.Transposed)
                 {
-                    BFloat16Bits.Widen(new ReadOnlySpan<ushort>(job.B + (long)p * job.N + j, w), new Span<float>(work + (long)p * w, w));
+                    // Rows [j, j + w) of W [n, k], columns [p0, p0 + kc): a [w, kc] block.
+                    for (int r = 0; r < w; r++)
+                    {
+                        BFloat16Bits.Widen(new ReadOnlySpan<ushort>(job.B + (long)(j + r) * job.K + p0, kc), new Span<float>(work + (long)r * kc, kc));
+                    }
                 }
-            }
+                else
+                {
+                    // Rows [p0, p0 + kc) of W [k, n], columns [j, j + w): a [kc, w] block.
+                    for (int p = 0; p < kc; p++)
+                    {
+                        BFloat16Bits.Widen(new ReadOnlySpan<ushort>(job.B + (long)(p0 + p) * job.N + j, w), new Span<float>(work + (long)p * w, w));
+                    }
+                }
 
-            MultiplyWidened(ref job, w, work, job.C + j);
-            if (job.OneDnnStatus != Success)
-            {
-                return;
+                MultiplyWidened(ref job, w, kc, job.A + p0, work, p0 == 0 ? job.Beta : 1f, job.C + j);
+                if (job.OneDnnStatus != Success)
+                {
+                    return;
+                }
             }
         }
     }
 
-    /// <summary>C[:, chunk] = A·op(chunk) + β·C on this thread (OpenBLAS: on its own threads, the call unsplit).</summary>
-    private static unsafe void MultiplyWidened(ref BFloat16Job job, int w, float* chunk, float* c)
+    /// <summary>C[:, block] = A[:, p0..]·op(block) + β·C on this thread (OpenBLAS: on its own threads, the call unsplit).</summary>
+    private static unsafe void MultiplyWidened(ref BFloat16Job job, int w, int kc, float* a, float* block, float beta, float* c)
     {
         Transpose transB = job.Transposed ? Transpose.Trans : Transpose.NoTrans;
-        int ldb = job.Transposed ? job.K : w;
+        int ldb = job.Transposed ? kc : w;
         if (job.OneDnn)
         {
             int status;
             byte tb = transB.ToOneDnn(), ta = Transpose.NoTrans.ToOneDnn();
             if (job.SetOmpThreads is null)
             {
-                status = dnnl_sgemm(ta, tb, job.M, w, job.K, 1f, job.A, job.K, chunk, ldb, job.Beta, c, job.N);
+                status = dnnl_sgemm(ta, tb, job.M, w, kc, 1f, a, job.K, block, ldb, beta, c, job.N);
             }
             else
             {
@@ -163,7 +172,7 @@ internal sealed partial class CpuRouter
                 job.SetOmpThreads(1);
                 try
                 {
-                    status = dnnl_sgemm(ta, tb, job.M, w, job.K, 1f, job.A, job.K, chunk, ldb, job.Beta, c, job.N);
+                    status = dnnl_sgemm(ta, tb, job.M, w, kc, 1f, a, job.K, block, ldb, beta, c, job.N);
                 }
                 finally
                 {
@@ -180,23 +189,23 @@ internal sealed partial class CpuRouter
         {
             if (job.Transposed)
             {
-                blk_sgemm_abt(job.Isa, job.M, w, job.K, 1f, job.A, job.K, chunk, ldb, job.Beta, c, job.N);
+                blk_sgemm_abt(job.Isa, job.M, w, kc, 1f, a, job.K, block, ldb, beta, c, job.N);
             }
             else
             {
-                blk_sgemm_ab(job.Isa, job.M, w, job.K, 1f, job.A, job.K, chunk, ldb, job.Beta, c, job.N);
+                blk_sgemm_ab(job.Isa, job.M, w, kc, 1f, a, job.K, block, ldb, beta, c, job.N);
             }
         }
         else
         {
-            cblas_sgemm(CblasOrder.RowMajor, Transpose.NoTrans.ToCblas(), transB.ToCblas(), job.M, w, job.K,
-                1f, job.A, job.K, chunk, ldb, job.Beta, c, job.N);
+            cblas_sgemm(CblasOrder.RowMajor, Transpose.NoTrans.ToCblas(), transB.ToCblas(), job.M, w, kc,
+                1f, a, job.K, block, ldb, beta, c, job.N);
         }
     }
 
     /// <summary>One product with a bfloat16 weight; only one split product runs at a time (the caller holds the whole gate).</summary>
     private unsafe struct BFloat16Job(
-        bool kernels, bool transposed, int isa, bool oneDnn, int m, int n, int k, int parts, int chunk,
+        bool kernels, bool transposed, int isa, bool oneDnn, int m, int n, int k, int parts,
         float* a, ushort* b, float beta, float* c, float* work, long workPerPart,
         delegate* unmanaged<int, void> setOmpThreads, delegate* unmanaged<int> getOmpThreads)
     {
@@ -208,7 +217,6 @@ internal sealed partial class CpuRouter
         public readonly int N = n;
         public readonly int K = k;
         public readonly int Parts = parts;
-        public readonly int Chunk = chunk;
         public readonly float* A = a;
         public readonly ushort* B = b;
         public readonly float Beta = beta;
