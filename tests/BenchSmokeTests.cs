@@ -26,6 +26,7 @@ public sealed class BenchSmokeTests : IDisposable
         MinSampleSeconds = 0.001,
         PeakSize = 64,
         PeakRepetitions = 1,
+        BandwidthRepetitions = 1,
     };
 
     public void Dispose()
@@ -82,7 +83,39 @@ public sealed class BenchSmokeTests : IDisposable
             double forwardFlops = 2.0 * 2 * 16 * 8;
             double expected = cells[Column("pass")] == "backward" ? 2 * forwardFlops : forwardFlops;
             Assert.Equal(expected, double.Parse(cells[Column("flops_per_call")], CultureInfo.InvariantCulture));
+
+            foreach (string name in new[] { "of_roofline", "floor_of_roofline", "roofline_gflops", "roofline_seconds", "bandwidth_gbps" })
+            {
+                double value = double.Parse(cells[Column(name)], CultureInfo.InvariantCulture);
+                Assert.True(double.IsFinite(value) && value > 0, $"{name} = {value} in: {line}");
+            }
+
+            // M = 2, K = 16, N = 8: W 512 B, X 128 B, Y or dY 64 B, bias 32 B; the backward adds dX
+            // (128 B) and dW read and written (2 × 512 B) and touches dW once.
+            (long bytes, long footprint) = cells[Column("pass")] switch
+            {
+                "forward" => (704L, 704L),
+                "forward+bias" => (736L, 736L),
+                _ => (1856L, 1344L),
+            };
+            Assert.Equal(bytes, long.Parse(cells[Column("roofline_bytes")], CultureInfo.InvariantCulture));
+            Assert.Equal(footprint, long.Parse(cells[Column("roofline_footprint_bytes")], CultureInfo.InvariantCulture));
+            Assert.Contains(cells[Column("roofline_bound")], new[] { "memory", "compute" });
+            long measuredAt = long.Parse(cells[Column("bandwidth_measured_at_bytes")], CultureInfo.InvariantCulture);
+            Assert.True(measuredAt >= footprint, $"bandwidth measured at {measuredAt} bytes for a footprint of {footprint}");
+
+            // of_roofline is the roofline's time over the measured median time, i.e. the measured
+            // median GFLOP/s over the roofline's GFLOP/s; the CSV prints both at full precision.
+            double ofRoofline = double.Parse(cells[Column("of_roofline")], CultureInfo.InvariantCulture);
+            double managedMedian = double.Parse(cells[Column("managed_gflops_median")], CultureInfo.InvariantCulture);
+            double rooflineGflops = double.Parse(cells[Column("roofline_gflops")], CultureInfo.InvariantCulture);
+            Assert.True(Math.Abs(ofRoofline - (managedMedian / rooflineGflops)) <= 1e-12 * ofRoofline, $"of_roofline {ofRoofline} in: {line}");
         }
+
+        Assert.Equal(
+            result.Points.Select(p => RooflineTraffic.Of(p.Point).FootprintBytes).Distinct().Order(),
+            result.Bandwidth.Footprints);
+        Assert.All(result.Bandwidth.Footprints, f => Assert.Equal(2, result.Bandwidth.Samples[f].Count));
 
         string[] expectedRows = ["Linear forward", "Linear forward+bias", "Linear backward", "ParameterLinear forward", "ParameterLinear forward+bias", "ParameterLinear backward"];
         Assert.Equal(expectedRows.Order(), seen.Order());
@@ -90,6 +123,10 @@ public sealed class BenchSmokeTests : IDisposable
         string report = File.ReadAllText(Path.Combine(_folder, ResultFolder.ReportName));
         Assert.Contains("OpenBLAS threads during the run", report, StringComparison.Ordinal);
         Assert.Contains("| 16→8 | 2 | Linear | backward |", report, StringComparison.Ordinal);
+        Assert.Contains("## Roofline", report, StringComparison.Ordinal);
+        Assert.Contains("| of_roofline |", report, StringComparison.Ordinal);
+        Assert.Contains("### Read bandwidth per footprint", report, StringComparison.Ordinal);
+        Assert.Contains("| 16→8 | 2 | Linear | backward | 1.8 KiB | 1.3 KiB |", report, StringComparison.Ordinal);
 
         string[] plots = Directory.GetFiles(_folder, "*.png");
         Assert.Equal(2, plots.Length);
@@ -106,6 +143,7 @@ public sealed class BenchSmokeTests : IDisposable
         console.Write(ConsoleTable.Build(result));
         Assert.Contains("ParameterLinear", table.ToString(), StringComparison.Ordinal);
         Assert.Contains("forward+bias", table.ToString(), StringComparison.Ordinal);
+        Assert.Contains("of_roofline", table.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -115,7 +153,7 @@ public sealed class BenchSmokeTests : IDisposable
         MethodInfo[] methods = typeof(FloorLibrary).GetMethods(BindingFlags.Static | BindingFlags.NonPublic);
         var imports = methods.Where(m => (m.Attributes & MethodAttributes.PinvokeImpl) != 0).ToList();
 
-        Assert.Equal(5, imports.Count);
+        Assert.Equal(6, imports.Count);
         foreach (MethodInfo import in imports)
         {
             Marshal.Prelink(import);

@@ -12,7 +12,7 @@ internal static class ConsoleTable
         ArgumentNullException.ThrowIfNull(result);
         var table = new Table().Border(TableBorder.Rounded);
         table.Title = new TableTitle(
-            $"GFLOP/s, median of {result.Options.Pairs} interleaved samples; peak {Formats.Gflops(result.Peak.Gflops)} GFLOP/s (sgemm n={result.Peak.Size})");
+            $"GFLOP/s, median of {result.Options.Pairs} interleaved samples; peak {Formats.Gflops(result.Peak.Gflops)} GFLOP/s (sgemm n={result.Peak.Size}); of_roofline = roofline time / median time");
         foreach (string header in ResultRows.Headers(result))
         {
             var column = new TableColumn(new Text(header));

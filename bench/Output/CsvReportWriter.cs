@@ -10,7 +10,9 @@ internal static class CsvReportWriter
         "backend,in_features,out_features,batch,layer,pass,flops_per_call,iterations_per_sample,pairs," +
         "managed_gflops_median,managed_gflops_min,managed_gflops_max," +
         "floor_gflops_median,floor_gflops_min,floor_gflops_max," +
-        "ratio_to_floor,managed_fraction_of_peak,floor_fraction_of_peak,peak_gflops";
+        "ratio_to_floor,managed_fraction_of_peak,floor_fraction_of_peak,peak_gflops," +
+        "of_roofline,floor_of_roofline,roofline_gflops,roofline_seconds,roofline_bytes,roofline_footprint_bytes," +
+        "bandwidth_gbps,bandwidth_measured_at_bytes,roofline_bound";
 
     public static void Write(SweepResult result, string path)
     {
@@ -39,6 +41,15 @@ internal static class CsvReportWriter
                 Formats.Number(r.FractionOfPeak),
                 Formats.Number(r.FloorFractionOfPeak),
                 Formats.Number(r.PeakGflops),
+                Formats.Number(r.OfRoofline),
+                Formats.Number(r.FloorOfRoofline),
+                Formats.Number(r.Roofline.Gflops),
+                Formats.Number(r.Roofline.Seconds),
+                Formats.Integer(r.Roofline.Traffic.Bytes),
+                Formats.Integer(r.Roofline.Traffic.FootprintBytes),
+                Formats.Number(r.Roofline.Bandwidth.BytesPerSecond / 1e9),
+                Formats.Integer(r.Roofline.Bandwidth.MeasuredAtBytes),
+                Formats.Bound(r.Roofline.Bound),
             ];
             text.AppendJoin(',', fields).AppendLine();
         }

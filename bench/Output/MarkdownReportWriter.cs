@@ -69,6 +69,9 @@ internal static class MarkdownReportWriter
             - **of peak** = managed median / the peak above (above 100 % means the machine was busier while the
               peak was measured). Small batches are memory-bound (the weight is read once
               per call) and cannot approach peak; look at the ratio there.
+            - **of_roofline** = the point's roofline time / its median time, where the roofline time is the larger
+              of its minimum bytes over the read bandwidth measured at its footprint and its flops over the peak
+              (see "Roofline" below). 1.00 is as fast as those two ceilings allow, at any batch.
             - The floor and the backend run in one process on one OpenBLAS with the same thread count.
             """).AppendLine();
 
@@ -82,10 +85,11 @@ internal static class MarkdownReportWriter
         }
 
         md.AppendLine();
+        RooflineReport.Append(md, result);
         if (plotFiles.Count > 0)
         {
             md.AppendLine("## Plots").AppendLine();
-            md.AppendLine("GFLOP/s against batch size (log₂ axis); solid lines are the layer, dashed lines the floor, the grey line the peak.").AppendLine();
+            md.AppendLine("GFLOP/s against batch size (log₂ axis); solid lines are the layer, dashed lines the floor, dotted lines in the same colour the roofline (the GFLOP/s it allows at each batch), the grey line the peak.").AppendLine();
             foreach (string file in plotFiles)
             {
                 md.AppendLine(Invariant, $"![{Path.GetFileNameWithoutExtension(file)}]({Path.GetFileName(file)})").AppendLine();

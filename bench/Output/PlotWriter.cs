@@ -5,7 +5,7 @@ namespace BlasLinear.Bench.Output;
 
 /// <summary>
 /// One PNG per backend, shape and layer form: GFLOP/s against batch size, the layer's passes as solid
-/// lines and the floor of each pass dashed in the same colour, with the peak for scale.
+/// lines, the floor of each pass dashed and its roofline dotted in the same colour, with the peak for scale.
 /// </summary>
 internal static class PlotWriter
 {
@@ -42,14 +42,23 @@ internal static class PlotWriter
             Color color = palette.GetColor(colorIndex++);
 
             // The floor goes first, wide and faded, so where the layer matches it the solid line sits
-            // inside a dashed band instead of hiding it. forward and forward+bias share one floor.
+            // inside a dashed band instead of hiding it. forward and forward+bias share one floor, and
+            // one roofline (the bias's 4·N bytes do not move it visibly).
             if (floorsDrawn.Add(ordered[0].Point.FloorOp))
             {
+                string kind = ordered[0].Point.Pass == Pass.Backward ? "backward" : "forward";
                 var floor = plot.Add.Scatter(xs, [.. ordered.Select(p => p.Floor.Median)], color.WithAlpha(0.45));
-                floor.LegendText = $"floor {(ordered[0].Point.Pass == Pass.Backward ? "backward" : "forward")} (cblas_sgemm)";
+                floor.LegendText = $"floor {kind} (cblas_sgemm)";
                 floor.LinePattern = LinePattern.Dashed;
                 floor.LineWidth = 5;
                 floor.MarkerSize = 0;
+
+                // Thin and dotted: the GFLOP/s the pass's bytes and flops allow at each batch.
+                var roofline = plot.Add.Scatter(xs, [.. ordered.Select(p => p.Roofline.Gflops)], color);
+                roofline.LegendText = $"roofline {kind}";
+                roofline.LinePattern = LinePattern.Dotted;
+                roofline.LineWidth = 1.5f;
+                roofline.MarkerSize = 0;
             }
 
             var managed = plot.Add.Scatter(xs, [.. ordered.Select(p => p.Managed.Median)], color);

@@ -8,7 +8,7 @@ internal static class ResultRows
     public static IReadOnlyList<string> Headers(SweepResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
-        List<string> headers = ["shape", "batch", "layer", "pass", "GFLOP/s median (min–max)", "floor GFLOP/s median (min–max)", "ratio", "of peak"];
+        List<string> headers = ["shape", "batch", "layer", "pass", "GFLOP/s median (min–max)", "floor GFLOP/s median (min–max)", "ratio", "of peak", "of_roofline"];
         if (result.Backends.Count > 1)
         {
             headers.Insert(0, "backend");
@@ -36,6 +36,7 @@ internal static class ResultRows
                 Formats.Range(r.Floor),
                 Formats.Ratio(r.Ratio),
                 Formats.Percent(r.FractionOfPeak),
+                Formats.Ratio(r.OfRoofline),
             ];
             if (withBackend)
             {

@@ -65,4 +65,7 @@ internal static partial class FloorLibrary
 
     [LibraryImport(LibraryName)]
     internal static partial void blfloor_destroy(nint ctx);
+
+    [LibraryImport(LibraryName)]
+    internal static partial double blfloor_read_bandwidth(nuint bytes, int threads, int repetitions);
 }

@@ -23,7 +23,7 @@ internal sealed class ManagedWorkload : ITimedWorkload
         _batch = point.Batch;
         _backward = point.Pass == Pass.Backward;
         int m = point.Batch, k = point.Shape.In, n = point.Shape.Out;
-        bool bias = point.Pass == Pass.ForwardWithBias;
+        bool bias = point.HasBias;
         _layer = point.Layer == LayerForm.Linear
             ? new Linear(k, n, bias, backend)
             : new ParameterLinear(k, n, bias, backend);

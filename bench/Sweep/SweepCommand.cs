@@ -42,7 +42,7 @@ internal static class SweepCommand
     {
         console.WriteLine($"BlasLinear throughput: {options.Describe()}");
         console.WriteLine($"OpenBLAS idle workers: {OpenBlasIdle.Setting}");
-        console.WriteLine($"measuring the peak (square sgemm, n = {options.PeakSize}) ...");
+        console.WriteLine($"measuring the peak (square sgemm, n = {options.PeakSize}) and the read bandwidth at each point's footprint ({options.BandwidthThreads} threads) ...");
         using SweepRunner runner = SweepRunner.Prepare(options);
         foreach (BackendInfo backend in runner.Backends)
         {
@@ -55,6 +55,11 @@ internal static class SweepCommand
         }
 
         console.WriteLine($"peak: {Formats.Gflops(runner.Peak.Gflops)} GFLOP/s (measured again at the end; the report takes the best)");
+        IReadOnlyList<long> footprints = runner.Bandwidth.Footprints;
+        if (footprints.Count > 0)
+        {
+            console.WriteLine($"read bandwidth: {footprints.Count} footprints, {Describe(runner.Bandwidth, footprints[0])} to {Describe(runner.Bandwidth, footprints[^1])} (measured again at the end; the report lists each)");
+        }
         foreach (string note in runner.Notes)
         {
             console.WriteLine($"left out: {note}");
@@ -69,6 +74,11 @@ internal static class SweepCommand
             : runner.Run(new PlainSweepObserver(Console.Out));
 
         console.Write(ConsoleTable.Build(result));
+        foreach (string note in RooflineReport.ExceedNotes(result))
+        {
+            console.WriteLine($"note: {note}");
+        }
+
         string folder = options.OutputDirectory is { } chosen ? Path.GetFullPath(chosen) : ResultFolder.DefaultPath(result.Started);
         IReadOnlyList<string> files = ResultFolder.Write(result, folder);
         console.WriteLine($"results: {folder}");
@@ -79,4 +89,7 @@ internal static class SweepCommand
 
         return 0;
     }
+
+    private static string Describe(BandwidthMeasurement bandwidth, long footprint) =>
+        $"{Formats.Gbps(bandwidth.BytesPerSecond(footprint))} GB/s at {Formats.Bytes(footprint)}";
 }

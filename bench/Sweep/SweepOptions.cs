@@ -54,6 +54,12 @@ internal sealed record SweepOptions
 
     public int PeakRepetitions { get; init; } = 5;
 
+    /// <summary>Threads reading together in the read-bandwidth measurement: every thread the machine has.</summary>
+    public int BandwidthThreads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Timed repetitions per footprint in each read-bandwidth measurement (the best counts).</summary>
+    public int BandwidthRepetitions { get; init; } = 5;
+
     /// <summary>A point whose buffers would exceed this is skipped, and said to be.</summary>
     public long MemoryBudgetBytes { get; init; } = DefaultMemoryBudget();
 

@@ -71,6 +71,9 @@ internal sealed record SweepPoint(FeatureShape Shape, int Batch, LayerForm Layer
         }
     }
 
+    /// <summary>Whether the layer has a bias: only the forward+bias pass (the backward runs without one).</summary>
+    public bool HasBias => Pass == Pass.ForwardWithBias;
+
     public string LayerName => Layer == LayerForm.Linear ? "Linear" : "ParameterLinear";
 
     public string PassName => Pass switch

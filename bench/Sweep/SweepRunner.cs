@@ -4,8 +4,9 @@ using BlasLinear.Backends;
 namespace BlasLinear.Bench.Sweep;
 
 /// <summary>
-/// Runs the sweep in two steps: <see cref="Prepare"/> opens the backends, measures the peak and plans
-/// the points (so what was trimmed can be printed before the run), then <see cref="Run"/> measures.
+/// Runs the sweep in two steps: <see cref="Prepare"/> opens the backends, measures the peak, plans the
+/// points (so what was trimmed can be printed before the run) and measures the read bandwidth at each
+/// point's footprint, then <see cref="Run"/> measures the points.
 /// </summary>
 internal sealed class SweepRunner : IDisposable
 {
@@ -15,13 +16,14 @@ internal sealed class SweepRunner : IDisposable
 
     private SweepRunner(
         SweepOptions options, List<(BackendInfo, BlasBackend)> backends, List<string> notes,
-        PeakMeasurement peak, SweepPlan plan, DateTimeOffset started, long startTimestamp)
+        PeakMeasurement peak, SweepPlan plan, BandwidthMeasurement bandwidth, DateTimeOffset started, long startTimestamp)
     {
         Options = options;
         _backends = backends;
         Notes = notes;
         Peak = peak;
         Plan = plan;
+        Bandwidth = bandwidth;
         _started = started;
         _startTimestamp = startTimestamp;
     }
@@ -31,6 +33,9 @@ internal sealed class SweepRunner : IDisposable
     public PeakMeasurement Peak { get; }
 
     public SweepPlan Plan { get; }
+
+    /// <summary>The read bandwidth at the start of the run, at every footprint of the plan.</summary>
+    public BandwidthMeasurement Bandwidth { get; }
 
     /// <summary>Backends skipped and why, then the trimmed points.</summary>
     public IReadOnlyList<string> Notes { get; }
@@ -52,7 +57,8 @@ internal sealed class SweepRunner : IDisposable
             var peak = PeakMeasurement.Measure(options.PeakSize, options.PeakRepetitions, options.Seed);
             var plan = SweepPlan.Create(options, peak.Gflops);
             notes.AddRange(plan.Trimmed);
-            return new SweepRunner(options, backends, notes, peak, plan, started, startTimestamp);
+            var bandwidth = MeasureBandwidth(options, plan);
+            return new SweepRunner(options, backends, notes, peak, plan, bandwidth, started, startTimestamp);
         }
         catch
         {
@@ -89,8 +95,12 @@ internal sealed class SweepRunner : IDisposable
         }
 
         PeakMeasurement peak = Peak.Combine(PeakMeasurement.Measure(Options.PeakSize, Options.PeakRepetitions, Options.Seed));
-        List<PointResult> final = [.. results.Select(r => r with { PeakGflops = peak.Gflops })];
-        return new SweepResult(Options, _started, Stopwatch.GetElapsedTime(_startTimestamp), peak, Backends, Notes, final);
+        BandwidthMeasurement bandwidth = Bandwidth.Combine(MeasureBandwidth(Options, Plan));
+        List<PointResult> final =
+        [
+            .. results.Select(r => r with { PeakGflops = peak.Gflops, Roofline = RooflineOf(r.Point, bandwidth, peak.Gflops) }),
+        ];
+        return new SweepResult(Options, _started, Stopwatch.GetElapsedTime(_startTimestamp), peak, bandwidth, Backends, Notes, final);
     }
 
     public void Dispose()
@@ -128,8 +138,21 @@ internal sealed class SweepRunner : IDisposable
             backendName, point, samples.Iterations, Options.Pairs,
             Summary.Of([.. samples.FirstSeconds.Select(s => gflop / s)]),
             Summary.Of([.. samples.SecondSeconds.Select(s => gflop / s)]),
-            Peak.Gflops);
+            Peak.Gflops,
+            RooflineOf(point, Bandwidth, Peak.Gflops));
     }
+
+    /// <summary>The point's roofline: its least traffic at the bandwidth for its footprint, and its flops at the peak.</summary>
+    private static RooflineEstimate RooflineOf(SweepPoint point, BandwidthMeasurement bandwidth, double peakGflops)
+    {
+        RooflineTraffic traffic = RooflineTraffic.Of(point);
+        return RooflineEstimate.Create(point.Flops, traffic, bandwidth.FigureFor(traffic.FootprintBytes), peakGflops);
+    }
+
+    /// <summary>The read bandwidth at the footprint of every planned point, with every thread.</summary>
+    private static BandwidthMeasurement MeasureBandwidth(SweepOptions options, SweepPlan plan) =>
+        BandwidthMeasurement.Measure(
+            plan.Points.Select(p => RooflineTraffic.Of(p).FootprintBytes), options.BandwidthThreads, options.BandwidthRepetitions);
 
     /// <summary>
     /// Each wanted backend; with --cpu-routes, auto and cpu both mean the CPU backend, once per requested

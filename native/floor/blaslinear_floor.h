@@ -1,6 +1,7 @@
 /* The raw-BLAS floor: the GEMMs of BlasLinear's two layer forms, called straight from C on
  * cblas_sgemm, so the managed benchmark can report its throughput as a ratio to what OpenBLAS itself
- * reaches on the same shapes, in the same process and the same run.
+ * reaches on the same shapes, in the same process and the same run; and the machine's read bandwidth
+ * at a given footprint, the memory side of the benchmark's roofline.
  *
  * All matrices are row-major and contiguous. M = batch rows, K = in_features, N = out_features; the
  * exact cblas_sgemm arguments of each operation are the ones in DESIGN.md's "BLAS argument mapping"
@@ -10,6 +11,8 @@
  * never passes an argument to OpenBLAS that it has not checked. */
 #ifndef BLASLINEAR_FLOOR_H
 #define BLASLINEAR_FLOOR_H
+
+#include <stddef.h>
 
 #if defined(_WIN32)
 #  define BLFLOOR_API __declspec(dllexport)
@@ -51,6 +54,18 @@ BLFLOOR_API double blfloor_flops(int op, int m, int n, int k);
 
 /* Frees the context and its buffers; NULL is a no-op. */
 BLFLOOR_API void blfloor_destroy(blfloor_ctx* ctx);
+
+/* The read bandwidth, in bytes per second, of `threads` threads reading one buffer of about `bytes`
+ * bytes together: the memory side of the benchmark's roofline. The buffer is split into `threads`
+ * contiguous parts (each rounded up to a whole number of 256-byte blocks, so the footprint read is
+ * `bytes` rounded up to a multiple of 256·threads); each thread writes its part once, then all read
+ * their parts with the widest vector loads the CPU has (AVX-512, AVX2 or plain 64-bit loads, chosen at
+ * run time), starting together and timed until the last one finishes. A repetition reads the buffer
+ * as many times as it takes to move at least 256 MiB; one untimed repetition comes first (caches,
+ * clocks), and the result is the best of the `repetitions` timed ones. The calling thread is one of
+ * the threads. Negative when bytes is 0, threads is outside [1, 4096], repetitions < 1, or the buffer,
+ * a thread or the clock is not available. */
+BLFLOOR_API double blfloor_read_bandwidth(size_t bytes, int threads, int repetitions);
 
 #ifdef __cplusplus
 }

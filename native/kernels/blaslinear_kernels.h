@@ -4,8 +4,8 @@
  *
  * Row-major, β = 0 never reads C, and no argument is checked here: the managed caller
  * (src/Interop/Cpu/CpuRouter.cs) validates every one before it calls, and calls only when
- * blk_supported() is 1. Each function runs on the calling thread; CpuWorkers.cs splits larger products
- * over the columns of C and calls once per slice. */
+ * with an ISA at most blk_cpu_isa(). Each function runs on the calling thread; CpuWorkers.cs splits larger
+ * products over the columns of C (over its rows for blk_sgemm_atb) and calls once per slice. */
 #ifndef BLASLINEAR_KERNELS_H
 #define BLASLINEAR_KERNELS_H
 

@@ -86,10 +86,11 @@ internal sealed partial class CpuRouter
             return;
         }
 
-        // Slices of whole 16-column vectors, one per thread; small products stay on the caller.
+        // Slices of whole 16-column vectors (of 16 rows for Aᵀ·B on the kernels), one per thread; small
+        // products stay on the caller.
         int parts = CpuRouteTable.IsSmall(m, n, k) || (route is Route.OneDnn or Route.OneDnnSwapped && !_oneDnnSplits)
             ? 1
-            : Math.Min(CpuGate.Threads, Math.Max(1, n / 16));
+            : Math.Min(CpuGate.Threads, Math.Max(1, (route == Route.KernelsAtb ? m : n) / 16));
         CpuScratch.Block work = route == Route.OneDnnSwapped ? CpuScratch.Rent((long)n * m) : default;
         try
         {
@@ -136,9 +137,24 @@ internal sealed partial class CpuRouter
 
     private static void RunSharedSlice(int part) => RunSlice(ref s_job, part);
 
-    /// <summary>Slice <paramref name="part"/> of <paramref name="job"/>: columns [j0, j1) of C.</summary>
+    /// <summary>Slice <paramref name="part"/> of <paramref name="job"/>: columns [j0, j1) of C (rows for Aᵀ·B on the kernels).</summary>
     private static unsafe void RunSlice(ref Job job, int part)
     {
+        if (job.Route == Route.KernelsAtb)
+        {
+            // The weight gradient C = Aᵀ·B is the large matrix, read and written once: each thread takes whole
+            // rows of it, so that it streams one contiguous block (measured against column slices, where both
+            // threads write parts of every row: 1.6 times faster at k = 1 and 1.5 times at k = 8, 1024×1024).
+            int i0 = Boundary(job.M, part, job.Parts), i1 = Boundary(job.M, part + 1, job.Parts);
+            if (i1 > i0)
+            {
+                blk_sgemm_atb(job.Isa, i1 - i0, job.N, job.K, job.Alpha, job.A + i0, job.Lda, job.B, job.Ldb,
+                    job.Beta, job.C + ((long)i0 * job.Ldc), job.Ldc);
+            }
+
+            return;
+        }
+
         int j0 = Boundary(job.N, part, job.Parts), j1 = Boundary(job.N, part + 1, job.Parts);
         int w = j1 - j0;
         if (w <= 0)
@@ -156,9 +172,6 @@ internal sealed partial class CpuRouter
                 break;
             case Route.KernelsAb:
                 blk_sgemm_ab(job.Isa, job.M, w, job.K, job.Alpha, job.A, job.Lda, bSlice, job.Ldb, job.Beta, cSlice, job.Ldc);
-                break;
-            case Route.KernelsAtb:
-                blk_sgemm_atb(job.Isa, job.M, w, job.K, job.Alpha, job.A, job.Lda, bSlice, job.Ldb, job.Beta, cSlice, job.Ldc);
                 break;
             case Route.OneDnn:
                 RecordOneDnn(ref job, OneDnnSingleThreaded(ref job, job.TransA, job.TransB,
