@@ -10,6 +10,7 @@ return args switch
     ["demo"] => Demo.Run(Console.Out),
     ["bdn", .. var rest] => RunBenchmarkDotNet(rest),
     ["soak", .. var rest] => BlasLinear.Bench.Soak.SoakCommand.Run(rest),
+    ["precision", .. var rest] => BlasLinear.Bench.Precision.PrecisionCommand.Run(rest),
     ["--help" or "-h" or "help"] => Help(),
     _ => SweepCommand.Run(args),
 };

@@ -9,6 +9,8 @@
 #ifndef BLASLINEAR_KERNELS_H
 #define BLASLINEAR_KERNELS_H
 
+#include <stdint.h>
+
 #define BLK_API __attribute__((visibility("default")))
 
 #ifdef __cplusplus
@@ -43,6 +45,19 @@ BLK_API void blk_sgemm_atb(int isa, int m, int n, int k, float alpha, const floa
 /* dst[c,r] = src[r,c] + β·dst[c,r] for a rows×cols source (β = 0 never reads dst): brings back the
  * result of a product computed with its operands swapped, (A·Bᵀ)ᵀ = B·Aᵀ (see CpuRouter.cs). */
 BLK_API void blk_transpose(int isa, int rows, int cols, const float* src, int lds, float beta, float* dst, int ldd);
+
+/* The same products with the weight B stored as bfloat16 (the upper 16 bits of a float32, in a uint16_t;
+ * blaslinear_kernels_bf16.c). Each element of B is widened to float32 exactly in a register; A, the
+ * products, the sums and C are float32. isa: BLK_ISA_AVX512 or BLK_ISA_AVX2 (each entry point dispatches
+ * on it itself). */
+
+/* C[m,n] = α·A[m,k]·B[n,k]ᵀ + β·C, B bfloat16 (X·Wᵀ with W [n,k]). */
+BLK_API void blk_sgemm_abt_bf16(int isa, int m, int n, int k, float alpha, const float* a, int lda,
+                                const uint16_t* b, int ldb, float beta, float* c, int ldc);
+
+/* C[m,n] = α·A[m,k]·B[k,n] + β·C, B bfloat16 (X·W with W [k,n]). */
+BLK_API void blk_sgemm_ab_bf16(int isa, int m, int n, int k, float alpha, const float* a, int lda,
+                               const uint16_t* b, int ldb, float beta, float* c, int ldc);
 
 #ifdef __cplusplus
 }

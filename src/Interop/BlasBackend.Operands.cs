@@ -66,6 +66,12 @@ public abstract partial class BlasBackend
         }
     }
 
+    private readonly struct PreparedOperation(PreparedWeight weight, int m, float beta) : IOperation
+    {
+        public unsafe void Run(BlasBackend backend, Operand x, Operand unused, Operand y) =>
+            weight.MultiplyPinned(m, x.Pointer, beta, y.Pointer);
+    }
+
     private readonly struct BroadcastRowsOperation(int rows, int cols) : IOperation
     {
         public void Run(BlasBackend backend, Operand row, Operand unused, Operand destination) =>

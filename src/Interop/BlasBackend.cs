@@ -120,6 +120,23 @@ public abstract partial class BlasBackend : IDisposable
     }
 
     /// <summary>
+    /// Y[m, n] = X[m, k]·op(W) + β·Y for a prepared form this backend's GEMM cannot take (a bfloat16 weight):
+    /// the operands are checked, leased and pinned here, then <see cref="PreparedWeight.MultiplyPinned"/> runs.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="m"/> is negative.</exception>
+    /// <exception cref="ArgumentException">An operand is too short, they overlap, or a buffer belongs to another backend.</exception>
+    /// <exception cref="ObjectDisposedException">The backend or a buffer was disposed.</exception>
+    internal void MultiplyPrepared(PreparedWeight weight, int m, ReadOnlyBlasSpan x, float beta, BlasSpan y)
+    {
+        ThrowIfDisposed();
+        BlasArguments.CheckDimension(m, nameof(m));
+        BlasArguments.CheckMatrix("X", Transpose.NoTrans, m, nameof(m), weight.K, "k", weight.K, "k", x.Length, nameof(x));
+        BlasArguments.CheckMatrix("Y", Transpose.NoTrans, m, nameof(m), weight.N, "n", weight.N, "n", y.Length, nameof(y));
+        var operation = new PreparedOperation(weight, m, beta);
+        Run(ref operation, new(x, nameof(x), "X"), default, new(y, nameof(y), "Y"), empty: m == 0);
+    }
+
+    /// <summary>
     /// y = α·op(A)·x + β·y with A row-major m×n (lda ≥ max(1, n)); x has n elements (NoTrans) or m
     /// (Trans), y the other count; both contiguous. β = 0 never reads y.
     /// </summary>
@@ -185,11 +202,29 @@ public abstract partial class BlasBackend : IDisposable
     /// <exception cref="ArgumentException">The weight is not n×k elements or belongs to another backend.</exception>
     /// <exception cref="InvalidOperationException">The weight is already prepared.</exception>
     /// <exception cref="ObjectDisposedException">The backend or the weight was disposed.</exception>
-    public PreparedWeight PrepareWeight(BlasBuffer weight, Transpose trans, int n, int k)
+    public PreparedWeight PrepareWeight(BlasBuffer weight, Transpose trans, int n, int k) =>
+        PrepareWeight(weight, trans, n, k, WeightPrecision.Float32);
+
+    /// <summary>
+    /// <see cref="PrepareWeight(BlasBuffer, Transpose, int, int)"/> with the element type of the prepared form:
+    /// <see cref="WeightPrecision.Float32"/> as that overload, or <see cref="WeightPrecision.BFloat16"/> for a
+    /// copy rounded to bfloat16 (CPU backend), multiplied in float32 after an exact widening of each element.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A dimension is less than 1 or a flag is undefined.</exception>
+    /// <exception cref="ArgumentException">The weight is not n×k elements or belongs to another backend.</exception>
+    /// <exception cref="InvalidOperationException">The weight is already prepared.</exception>
+    /// <exception cref="NotSupportedException">This backend has no form of that precision (CUDA and bfloat16; the message says why).</exception>
+    /// <exception cref="ObjectDisposedException">The backend or the weight was disposed.</exception>
+    public PreparedWeight PrepareWeight(BlasBuffer weight, Transpose trans, int n, int k, WeightPrecision precision)
     {
         ArgumentNullException.ThrowIfNull(weight);
         ThrowIfDisposed();
         CheckTranspose(trans, nameof(trans));
+        if (precision is not (WeightPrecision.Float32 or WeightPrecision.BFloat16))
+        {
+            throw new ArgumentOutOfRangeException(nameof(precision), precision, "Not a WeightPrecision.");
+        }
+
         ArgumentOutOfRangeException.ThrowIfLessThan(n, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
         CheckOwner(weight, nameof(weight));
@@ -198,7 +233,9 @@ public abstract partial class BlasBackend : IDisposable
             throw new ArgumentException($"The weight {weight.ShapeText} has {weight.Length} elements; n={n} × k={k} needs {(long)n * k}.", nameof(weight));
         }
 
-        PreparedWeight prepared = PrepareWeightCore(weight, trans, n, k);
+        PreparedWeight prepared = precision == WeightPrecision.BFloat16
+            ? PrepareBFloat16Core(weight, trans, n, k)
+            : PrepareWeightCore(weight, trans, n, k);
         try
         {
             weight.Attach(prepared);
@@ -264,6 +301,11 @@ public abstract partial class BlasBackend : IDisposable
     /// <summary>The prepared form of a validated weight; the base multiplies by the weight as it is.</summary>
     private protected virtual PreparedWeight PrepareWeightCore(BlasBuffer weight, Transpose trans, int n, int k) =>
         PreparedWeight.AsItIs(this, weight, trans, n, k);
+
+    /// <summary>The bfloat16 form of a validated weight; the base has none.</summary>
+    /// <exception cref="NotSupportedException">Always, unless a backend overrides it.</exception>
+    private protected virtual PreparedWeight PrepareBFloat16Core(BlasBuffer weight, Transpose trans, int n, int k) =>
+        throw new NotSupportedException($"The {Kind} backend has no bfloat16 weights.");
 
     private protected abstract BlasBuffer AllocateCore(int[] shape, long length);
 

@@ -2,23 +2,26 @@ namespace BlasLinear.Backends;
 
 /// <summary>
 /// A weight W made ready by its backend for repeated products Y[m, n] = X[m, k]·op(W) + β·Y
-/// (<see cref="BlasBackend.PrepareWeight"/>): the backend chooses the form it multiplies fastest and owns
+/// (<see cref="BlasBackend.PrepareWeight(BlasBuffer, Transpose, int, int, WeightPrecision)"/>): the backend chooses the form it multiplies fastest and owns
 /// it. The result of <see cref="Multiply"/> depends only on the weight, the input and m, never on earlier
 /// calls. While it lives, writes to the weight through <see cref="BlasBuffer.CopyFrom(ReadOnlySpan{float})"/> and
 /// <see cref="BlasBuffer.Clear"/> refresh the prepared form and writable views of the weight are refused;
-/// <see cref="Dispose()"/> ends both.
+/// <see cref="Dispose()"/> ends both. A form of <see cref="WeightPrecision.BFloat16"/> holds its own rounded
+/// copy of the weight and never reads <see cref="Weight"/> to multiply, so the weight buffer may be freed
+/// while it lives (a layer that drops its float32 weights); it is then written with <see cref="CopyFromBFloat16"/>.
 /// </summary>
 public class PreparedWeight : IDisposable
 {
     private int _disposed;
 
-    private protected PreparedWeight(BlasBackend backend, BlasBuffer weight, Transpose trans, int n, int k)
+    private protected PreparedWeight(BlasBackend backend, BlasBuffer weight, Transpose trans, int n, int k, WeightPrecision precision = WeightPrecision.Float32)
     {
         Backend = backend;
         Weight = weight;
         Trans = trans;
         N = n;
         K = k;
+        Precision = precision;
     }
 
     /// <summary>The backend that owns the prepared form.</summary>
@@ -36,6 +39,9 @@ public class PreparedWeight : IDisposable
     /// <summary>The inner dimension (the layer's in_features).</summary>
     public int K { get; }
 
+    /// <summary>The element type the prepared form stores the weight in.</summary>
+    public WeightPrecision Precision { get; }
+
     /// <summary>True once disposed.</summary>
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
@@ -47,6 +53,30 @@ public class PreparedWeight : IDisposable
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         MultiplyCore(m, x, beta, y);
+    }
+
+    /// <summary>
+    /// Writes a bfloat16 form's weight from bfloat16 bits (the upper 16 bits of each float32, as a BF16
+    /// safetensors file stores them), laid out as <see cref="Weight"/> is, without a float32 round trip. The
+    /// float32 weight is not written: use it only when that buffer is no longer read (it was freed).
+    /// </summary>
+    /// <exception cref="NotSupportedException">The form is not <see cref="WeightPrecision.BFloat16"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="source"/> does not have n·k elements.</exception>
+    /// <exception cref="ObjectDisposedException">The prepared weight was disposed.</exception>
+    public void CopyFromBFloat16(ReadOnlySpan<ushort> source)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        if (Precision != WeightPrecision.BFloat16)
+        {
+            throw new NotSupportedException($"This prepared weight is stored as {Precision}; bfloat16 bits can be written only into a WeightPrecision.BFloat16 form.");
+        }
+
+        if (source.Length != (long)N * K)
+        {
+            throw new ArgumentException($"The prepared weight has n={N} × k={K} = {(long)N * K} elements; got {source.Length}.", nameof(source));
+        }
+
+        CopyFromBFloat16Core(source);
     }
 
     /// <summary>Ends the preparation: frees the prepared form and lets the weight be written through views again.</summary>
@@ -69,6 +99,17 @@ public class PreparedWeight : IDisposable
     internal virtual void Refresh()
     {
     }
+
+    /// <summary>Writes the bfloat16 form from validated bits (<see cref="CopyFromBFloat16"/>).</summary>
+    private protected virtual void CopyFromBFloat16Core(ReadOnlySpan<ushort> source) =>
+        throw new NotSupportedException($"{GetType().Name} holds no bfloat16 form.");
+
+    /// <summary>
+    /// Y = X·op(W) + β·Y on pinned, checked operands, for a form <see cref="BlasBackend"/>'s GEMM cannot
+    /// take (<see cref="BlasBackend.MultiplyPrepared"/> validates and pins, then calls this).
+    /// </summary>
+    internal virtual unsafe void MultiplyPinned(int m, float* x, float beta, float* y) =>
+        throw new NotSupportedException($"{GetType().Name} multiplies through the backend's GEMM.");
 
     /// <summary>The product; the base multiplies by the weight as it is.</summary>
     private protected virtual void MultiplyCore(int m, ReadOnlyBlasSpan x, float beta, BlasSpan y) =>

@@ -19,7 +19,7 @@ namespace BlasLinear;
 /// buffers). Each <c>Backward</c> adds its contribution to the gradients atomically, so concurrent backward
 /// calls leave the sum of all their contributions, equal to a sequential run up to the order of float32
 /// additions; <c>ZeroGrad</c> is atomic with respect to them. Changing the parameters (<c>Weight.CopyFrom</c>,
-/// <see cref="ResetParameters(int?)"/>) or the preparation (<see cref="PrepareForInference"/>,
+/// <see cref="ResetParameters(int?)"/>) or the preparation (<see cref="PrepareForInference()"/>,
 /// <see cref="PrepareForTraining"/>) while calls on the same layer are running is a data race the layer
 /// does not detect: finish the calls first, as with any optimizer step.</para>
 /// </remarks>
@@ -89,16 +89,18 @@ public abstract partial class LinearLayer : IDisposable
     public BlasBackend Backend { get; }
 
     /// <summary>The weight: [out, in] for <see cref="Linear"/>, [in, out] for <see cref="ParameterLinear"/>.</summary>
+    /// <exception cref="InvalidOperationException">The float32 weights were dropped (<see cref="Float32WeightsDropped"/>).</exception>
     /// <exception cref="ObjectDisposedException">The layer was disposed.</exception>
-    public BlasBuffer Weight => Live(_weight);
+    public BlasBuffer Weight => LiveFloat32(_weight, "read the float32 weight of");
 
     /// <summary>The bias [out], or null when the layer has none.</summary>
     /// <exception cref="ObjectDisposedException">The layer was disposed.</exception>
     public BlasBuffer? Bias => LiveOrNull(_bias);
 
     /// <summary>The accumulated gradient of the weight, shaped like <see cref="Weight"/>.</summary>
+    /// <exception cref="InvalidOperationException">The float32 weights were dropped (<see cref="Float32WeightsDropped"/>).</exception>
     /// <exception cref="ObjectDisposedException">The layer was disposed.</exception>
-    public BlasBuffer WeightGrad => Live(_weightGrad);
+    public BlasBuffer WeightGrad => LiveFloat32(_weightGrad, "read the weight gradient of");
 
     /// <summary>The accumulated gradient of the bias, or null when the layer has none.</summary>
     /// <exception cref="ObjectDisposedException">The layer was disposed.</exception>
@@ -107,7 +109,7 @@ public abstract partial class LinearLayer : IDisposable
     /// <summary>True once disposed.</summary>
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
-    /// <summary>True between <see cref="PrepareForInference"/> and <see cref="PrepareForTraining"/>.</summary>
+    /// <summary>True between <see cref="PrepareForInference()"/> and <see cref="PrepareForTraining"/>.</summary>
     public bool IsPreparedForInference => Volatile.Read(ref _prepared) is not null;
 
     /// <summary>The backend's prepared weight while the layer is prepared for inference (tests look into it).</summary>
@@ -184,10 +186,12 @@ public abstract partial class LinearLayer : IDisposable
     /// to <see cref="WeightGrad"/> and <see cref="BiasGrad"/>.
     /// </summary>
     /// <exception cref="ArgumentException">A length does not match the input's rows, or the output overlaps an input.</exception>
+    /// <exception cref="InvalidOperationException">The layer is prepared for inference with bfloat16 weights (call <see cref="PrepareForTraining"/> first) or dropped its float32 weights.</exception>
     /// <exception cref="ObjectDisposedException">The layer or its backend was disposed.</exception>
     public void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> gradOutput, Span<float> gradInput)
     {
         ThrowIfDisposed();
+        ThrowIfCannotTrain("run Backward on");
         int m = Arguments.RowsOf(input.Length);
         Arguments.CheckLength(gradOutput.Length, m, OutFeatures, nameof(gradOutput), "out_features");
         bool wantsInputGrad = !gradInput.IsEmpty;
@@ -222,12 +226,14 @@ public abstract partial class LinearLayer : IDisposable
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> is negative.</exception>
     /// <exception cref="ArgumentException">A buffer is too short, belongs to another backend, or the output is an input.</exception>
+    /// <exception cref="InvalidOperationException">The layer is prepared for inference with bfloat16 weights (call <see cref="PrepareForTraining"/> first) or dropped its float32 weights.</exception>
     /// <exception cref="ObjectDisposedException">The layer, its backend or a buffer was disposed.</exception>
     public void Backward(BlasBuffer input, BlasBuffer gradOutput, BlasBuffer? gradInput, int batch)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(gradOutput);
         ThrowIfDisposed();
+        ThrowIfCannotTrain("run Backward on");
         ArgumentOutOfRangeException.ThrowIfNegative(batch);
         LayerArguments.CheckAtLeast(input, batch, InFeatures, nameof(input), "in_features");
         LayerArguments.CheckAtLeast(gradOutput, batch, OutFeatures, nameof(gradOutput), "out_features");
@@ -253,10 +259,16 @@ public abstract partial class LinearLayer : IDisposable
     }
 
     /// <summary>Sets <see cref="WeightGrad"/> and <see cref="BiasGrad"/> to exact zeros.</summary>
+    /// <exception cref="InvalidOperationException">The float32 weights were dropped (<see cref="Float32WeightsDropped"/>).</exception>
     /// <exception cref="ObjectDisposedException">The layer was disposed.</exception>
     public void ZeroGrad()
     {
         ThrowIfDisposed();
+        if (Float32WeightsDropped)
+        {
+            throw DroppedException("zero the gradients of");
+        }
+
         lock (_gradientLock)
         {
             _weightGrad.Clear();
@@ -273,6 +285,7 @@ public abstract partial class LinearLayer : IDisposable
     /// <param name="init">The distribution.</param>
     /// <param name="seed">Seeds the generator for a reproducible draw; null draws a fresh seed.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="init"/> is not a defined value.</exception>
+    /// <exception cref="InvalidOperationException">The float32 weights were dropped (<see cref="Float32WeightsDropped"/>).</exception>
     /// <exception cref="ObjectDisposedException">The layer was disposed.</exception>
     public void ResetParameters(ParameterInit init, int? seed = null)
     {
@@ -280,13 +293,18 @@ public abstract partial class LinearLayer : IDisposable
         ParameterInitializer.Check(init);
         lock (_preparationLock)
         {
+            if (Float32WeightsDropped)
+            {
+                throw DroppedException("reset the parameters of");
+            }
+
             // Written in chunks: a prepared weight is set aside and prepared once again after, not refreshed per chunk.
             PreparedWeight? prepared = Interlocked.Exchange(ref _prepared, null);
             prepared?.Dispose();
             ParameterInitializer.Fill(_weight, _bias, InFeatures, init, seed);
             if (prepared is not null)
             {
-                Volatile.Write(ref _prepared, PrepareWeight());
+                Volatile.Write(ref _prepared, PrepareWeight(_preparedPrecision));
             }
         }
     }
@@ -362,9 +380,14 @@ public abstract partial class LinearLayer : IDisposable
         ObjectDisposedException.ThrowIf(Backend.IsDisposed, Backend);
     }
 
-    private BlasBuffer Live(BlasBuffer buffer)
+    private BlasBuffer LiveFloat32(BlasBuffer buffer, string call)
     {
         ThrowIfDisposed();
+        if (Float32WeightsDropped)
+        {
+            throw DroppedException(call);
+        }
+
         return buffer;
     }
 

@@ -208,6 +208,9 @@ public sealed partial class CpuBackend : BlasBackend
     private protected override PreparedWeight PrepareWeightCore(BlasBuffer weight, Transpose trans, int n, int k) =>
         new CpuPreparedWeight(this, weight, trans, n, k);
 
+    private protected override PreparedWeight PrepareBFloat16Core(BlasBuffer weight, Transpose trans, int n, int k) =>
+        new CpuBFloat16Weight(this, weight, trans, n, k);
+
     private protected override BlasBuffer AllocateCore(int[] shape, long length) => new HostBuffer(this, shape, length);
 
     private protected override void SynchronizeCore()
@@ -221,6 +224,20 @@ public sealed partial class CpuBackend : BlasBackend
         using (CpuGate.Enter())
         {
             _router.Gemm(transA, transB, m, n, k, alpha, a.Pointer, lda, b.Pointer, ldb, beta, c.Pointer, ldc);
+        }
+    }
+
+    /// <summary>Y = X·op(W) + β·Y with W bfloat16 (<see cref="CpuBFloat16Weight"/>); operands checked and pinned by the caller.</summary>
+    internal unsafe void GemmBFloat16(Transpose trans, int m, int n, int k, float* x, ushort* w, float beta, float* y)
+    {
+        if (m == 0)
+        {
+            return;
+        }
+
+        using (CpuGate.Enter())
+        {
+            _router.GemmBFloat16(trans, m, n, k, x, w, beta, y);
         }
     }
 

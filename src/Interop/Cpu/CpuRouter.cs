@@ -20,7 +20,7 @@ namespace BlasLinear.Backends;
 /// lets one multithreaded call in at a time, so that pool and OpenBLAS's never compute at once. OpenBLAS
 /// runs its own threads.
 /// </remarks>
-internal sealed class CpuRouter
+internal sealed partial class CpuRouter
 {
     private static readonly Action<int> s_runSlice = RunSharedSlice;
     private static Job s_job;

@@ -123,6 +123,15 @@ public sealed partial class CudaBackend : BlasBackend
 
     private protected override BlasBuffer AllocateCore(int[] shape, long length) => new CudaBuffer(this, shape, length, pageLockedMirror: false);
 
+    /// <summary>Refused: cuBLAS multiplies operands of one type, so a bfloat16 weight would need the activations converted on the device (docs/gpu.md).</summary>
+    /// <exception cref="NotSupportedException">Always.</exception>
+    private protected override PreparedWeight PrepareBFloat16Core(BlasBuffer weight, Transpose trans, int n, int k) =>
+        throw new NotSupportedException(
+            "WeightPrecision.BFloat16 is not supported on the CUDA backend: cuBLAS's GEMMs want both inputs in one type, "
+            + "so a bfloat16 weight needs the float32 activations converted to bfloat16 on the device (or cuBLASLt with "
+            + "mixed-type descriptors), a kernel BlasLinear cannot build without a CUDA compiler. On the GPU, prepare with "
+            + "WeightPrecision.Float32; TF32 tensor cores remain its fast path (docs/gpu.md).");
+
     private protected override void SynchronizeCore()
     {
         using Call call = Enter();

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using BlasLinear.Backends;
 
 namespace BlasLinear;
@@ -34,6 +35,11 @@ internal static class LayerStateDict
     /// </summary>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentException">A tensor is missing, unexpected (strict) or of the wrong shape.</exception>
+    /// <remarks>
+    /// A layer that dropped its float32 weights (<see cref="LinearLayer.Float32WeightsDropped"/>) gets its weight
+    /// written into its bfloat16 form: a BF16 tensor's bits are copied as they are, with no float32 round trip;
+    /// other types are read as float32 and rounded.
+    /// </remarks>
     /// <exception cref="NotSupportedException">A tensor's dtype cannot be read as float32.</exception>
     /// <exception cref="ObjectDisposedException">The layer or the file was disposed.</exception>
     public static void LoadStateDict(LinearLayer layer, SafeTensorsFile file, string prefix, bool strict)
@@ -41,7 +47,8 @@ internal static class LayerStateDict
         ArgumentNullException.ThrowIfNull(layer);
         ArgumentNullException.ThrowIfNull(file);
         ArgumentNullException.ThrowIfNull(prefix);
-        BlasBuffer weight = layer.Weight;
+        PreparedWeight? bfloat16 = layer.Float32WeightsDropped ? layer.Prepared : null;
+        BlasBuffer? weight = bfloat16 is null ? layer.Weight : null;
         BlasBuffer? bias = layer.Bias;
 
         string weightKey = Key(prefix, "weight"), biasKey = Key(prefix, "bias");
@@ -73,11 +80,12 @@ internal static class LayerStateDict
         file.AddRef();
         try
         {
-            ReadOnlySpan<float> weightValues = Float32View(file, weightInfo);
+            ReadOnlySpan<float> weightValues = weight is null ? default : Float32View(file, weightInfo);
+            ReadOnlySpan<ushort> weightBits = weight is null ? BFloat16View(file, weightInfo) : default;
             ReadOnlySpan<float> biasValues = biasInfo is null ? default : Float32View(file, biasInfo);
             if (bias is null || biasInfo is null)
             {
-                weight.CopyFrom(weightValues);
+                WriteWeight(weight, bfloat16, weightValues, weightBits);
                 return;
             }
 
@@ -86,7 +94,7 @@ internal static class LayerStateDict
             bias.CopyFrom(biasValues);
             try
             {
-                weight.CopyFrom(weightValues);
+                WriteWeight(weight, bfloat16, weightValues, weightBits);
             }
             catch
             {
@@ -98,6 +106,38 @@ internal static class LayerStateDict
         {
             file.Release();
         }
+    }
+
+    /// <summary>The float32 weight from <paramref name="values"/>, or the bfloat16 form from <paramref name="bits"/> when the float32 weight was dropped.</summary>
+    private static void WriteWeight(BlasBuffer? weight, PreparedWeight? bfloat16, ReadOnlySpan<float> values, ReadOnlySpan<ushort> bits)
+    {
+        if (weight is not null)
+        {
+            weight.CopyFrom(values);
+        }
+        else
+        {
+            bfloat16!.CopyFromBFloat16(bits);
+        }
+    }
+
+    /// <summary>The tensor as bfloat16 bits: a BF16 tensor's own bits in the mapping, else its float32 values rounded into a temporary.</summary>
+    private static ReadOnlySpan<ushort> BFloat16View(SafeTensorsFile file, SafeTensorInfo info)
+    {
+        if (info.DType == SafeTensorDType.BF16 && BitConverter.IsLittleEndian)
+        {
+            // The file stores each element's 16 bits little-endian, as this machine reads a ushort.
+            return MemoryMarshal.Cast<byte, ushort>(file.DataOf(info));
+        }
+
+        ReadOnlySpan<float> values = Float32View(file, info);
+        var bits = new ushort[values.Length];
+        for (int i = 0; i < values.Length; i++)
+        {
+            bits[i] = Float32Conversions.SingleToBFloat16(values[i]);
+        }
+
+        return bits;
     }
 
     /// <summary>The tensor's float32 values: in place in the mapping for aligned F32, else converted into a temporary of its size.</summary>
