@@ -37,8 +37,12 @@
 #define AB_ROW_BLOCK 8
 /* blk_sgemm_ab reads the weight's rows this many at a time (see blk_sgemm_ab). */
 #define AB_K_BLOCK 256
-/* One row of X (m = 1): the weight's rows streamed this many at a time (see ab_stream). */
+/* One row of X (m = 1) times a slice of the weight of at least AB_STREAM_FROM floats (8 MiB, which is
+ * read from memory rather than from cache): the weight's rows streamed AB_STREAM_ROWS at a time (see
+ * ab_stream). Below it the register tiles are faster (the weight comes from cache). Far above the
+ * products CpuRouteTable keeps on one thread, so those give the same bits in a batch of any size. */
 #define AB_STREAM_ROWS 8
+#define AB_STREAM_FROM (1L << 21)
 /* blk_sgemm_atb: tiles of 6 rows of C, walked left to right. */
 #define ATB_ROW_BLOCK 6
 
@@ -223,34 +227,32 @@ static BLK_TARGET void avx512_sgemm_atb(int m, int n, int k, float alpha, const 
 /* One row of X times W, W streamed: c[0, :] = α·Σ_p a[p]·B[p, :] + β·c. B's rows are read AB_STREAM_ROWS
  * at a time, each over the whole width of this slice, so that the weight is read as a few long
  * sequential streams (the hardware prefetchers follow them), and c, one row, stays in L1 between groups. */
-BLK_INLINE void ab_stream_vector(const int G, __mmask16 mask, const __m512* xv, const float* b, ptrdiff_t ldb,
-                                 float scale, float* c)
-{
-    /* scale: 0 for the first group when β = 0 (c is never read), β for the first group, 1 after it.
-     * Two partial sums, so that the chain of dependent FMAs is half as long. */
-    __m512 even = scale == 0.0f ? _mm512_setzero_ps()
-                                : _mm512_mul_ps(_mm512_set1_ps(scale), _mm512_maskz_loadu_ps(mask, c));
-    __m512 odd = _mm512_setzero_ps();
-    UNROLL for (int q = 0; q + 1 < G; q += 2) {
-        even = _mm512_fmadd_ps(xv[q], _mm512_maskz_loadu_ps(mask, b + q * ldb), even);
-        odd = _mm512_fmadd_ps(xv[q + 1], _mm512_maskz_loadu_ps(mask, b + (q + 1) * ldb), odd);
-    }
-    if (G % 2)
-        even = _mm512_fmadd_ps(xv[G - 1], _mm512_maskz_loadu_ps(mask, b + (G - 1) * ldb), even);
-    _mm512_mask_storeu_ps(c, mask, _mm512_add_ps(even, odd));
-}
-
 BLK_INLINE void ab_stream_group(const int G, int n, const float* x, const float* b, ptrdiff_t ldb,
                                 float scale, float* c)
 {
+    /* scale: 0 for the first group when β = 0 (c is never read), β for the first group, 1 after it. */
     __m512 xv[AB_STREAM_ROWS];
-    UNROLL for (int q = 0; q < G; q++)
+    const float* row[AB_STREAM_ROWS];
+    UNROLL for (int q = 0; q < G; q++) {
         xv[q] = _mm512_set1_ps(x[q]);
+        row[q] = b + q * ldb;
+    }
+    const __m512 vs = _mm512_set1_ps(scale);
     int j = 0;
-    for (; j + 16 <= n; j += 16)
-        ab_stream_vector(G, (__mmask16)0xFFFF, xv, b + j, ldb, scale, c + j);
-    if (j < n)
-        ab_stream_vector(G, lane_mask(n - j, 0), xv, b + j, ldb, scale, c + j);
+    for (; j + 16 <= n; j += 16) {
+        __m512 acc = scale == 0.0f ? _mm512_setzero_ps()
+                   : scale == 1.0f ? _mm512_loadu_ps(c + j) : _mm512_mul_ps(vs, _mm512_loadu_ps(c + j));
+        UNROLL for (int q = 0; q < G; q++)
+            acc = _mm512_fmadd_ps(xv[q], _mm512_loadu_ps(row[q] + j), acc);
+        _mm512_storeu_ps(c + j, acc);
+    }
+    if (j < n) {
+        const __mmask16 mask = lane_mask(n - j, 0);
+        __m512 acc = scale == 0.0f ? _mm512_setzero_ps() : _mm512_mul_ps(vs, _mm512_maskz_loadu_ps(mask, c + j));
+        UNROLL for (int q = 0; q < G; q++)
+            acc = _mm512_fmadd_ps(xv[q], _mm512_maskz_loadu_ps(mask, row[q] + j), acc);
+        _mm512_mask_storeu_ps(c + j, mask, acc);
+    }
 }
 
 static BLK_TARGET void ab_stream(int n, int k, float alpha, const float* a, const float* b, ptrdiff_t ldb,
@@ -279,7 +281,7 @@ static BLK_TARGET void avx512_sgemm_ab(int m, int n, int k, float alpha, const f
      * at a time: a column panel reads a short stretch of each row, and with all of K at once a
      * 4096-wide weight would touch 4096 pages per panel; a block's pages stay in the TLB while its
      * panels are read. Later blocks add to C (β = 1). */
-    if (m == 1) {
+    if (m == 1 && (long)n * k >= AB_STREAM_FROM) {
         ab_stream(n, k, alpha, a, b, ldb, beta, c);
         return;
     }

@@ -1,7 +1,8 @@
 /* Checks every kernel against a float64 triple loop over 4,000 random shapes: ragged m, n and k
  * around the tile sizes, padded leading dimensions (the padding must come back untouched), α and β
  * cycling, β = 0 over NaN-filled outputs (never read); then the transpose with β = 0 and 0.5.
- * k runs past 256 in every 20th case, where X·W is taken in blocks of B's rows.
+ * k runs past 256 in every 20th case, where X·W is taken in blocks of B's rows; every 300th case is X·W
+ * with one row and a weight of more than 2 Mi floats, which the kernel streams row by row.
  * Runs the whole check once per instruction set this CPU runs (AVX2, and AVX-512 where present), from
  * the same random cases. Exits 0 with "kernels_selftest: ok", or 1 with the first failures; 77
  * (skipped) on a CPU without AVX2 and FMA. */
@@ -25,8 +26,14 @@ static int check(int isa)
     for (int t = 0; t < 4000; t++) {
         const int kind = t % 3; /* 0 NT, 1 NN, 2 TN */
         /* Every 20th case has k past the kernels' k blocking (256). */
-        const int m = 1 + (int)(next() % 20), n = 1 + (int)(next() % 150);
-        const int k = t % 20 == 0 ? 250 + (int)(next() % 400) : 1 + (int)(next() % 70);
+        int m = 1 + (int)(next() % 20), n = 1 + (int)(next() % 150);
+        int k = t % 20 == 0 ? 250 + (int)(next() % 400) : 1 + (int)(next() % 70);
+        if (t % 300 == 1) {
+            /* X·W with one row and a weight of more than 2 Mi floats: the streamed path. */
+            m = 1;
+            n = 2000 + (int)(next() % 150);
+            k = 1050 + (int)(next() % 40);
+        }
         const int trans_a = kind == 2, nt = kind == 0;
         const int lda = (trans_a ? m : k) + (int)(next() % 3), ldb = (nt ? k : n) + (int)(next() % 3);
         const int ldc = n + (int)(next() % 3);
