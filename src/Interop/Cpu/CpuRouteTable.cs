@@ -164,8 +164,8 @@ internal sealed class CpuRouteTable
         {
             int batch = ta ? k : m;
             // Past Limits.LargeOperandFloats the big operand (the weight of A·B, the gradient C of Aᵀ·B) streams from
-            // memory, and the kernels' column panels read it in short pieces of many rows: oneDNN's and
-            // OpenBLAS's blocking is then faster, except for one row of A·B.
+            // memory: oneDNN's and OpenBLAS's blocking is then faster, except for one row of A·B, which the
+            // kernels stream row by row (docs/cpu-routes.md).
             bool fromMemory = (ta ? (long)m * n : (long)k * n) > Limits.LargeOperandFloats;
             Route kernels = ta ? Route.KernelsAtb : Route.KernelsAb;
             if (HasKernels && small)
