@@ -30,8 +30,6 @@ internal sealed partial class CpuRouter
     /// <summary>Rows of k in a widened block: with <see cref="WidenedColumns"/>, 1 MiB of float32.</summary>
     internal const int WidenedDepth = 512;
 
-    private static readonly Action<int> s_runBFloat16Slice = RunSharedBFloat16Slice;
-    private static BFloat16Job s_bfloat16Job;
 
     /// <summary>
     /// C[m, n] = A[m, k]·op(W) + β·C with W bfloat16: stored [n, k] when <paramref name="transB"/> is
@@ -53,32 +51,7 @@ internal sealed partial class CpuRouter
         {
             var job = new BFloat16Job(kernels, transB == Transpose.Trans, Providers.Isa, oneDnn, m, n, k, parts,
                 a, b, beta, c, work.Pointer, workPerPart, _setOmpThreads, _getOmpThreads);
-            int status;
-            if (parts == 1)
-            {
-                RunBFloat16Slice(ref job, 0);
-                status = job.OneDnnStatus;
-            }
-            else
-            {
-                // A split call holds the whole gate, as in Gemm: the job can be shared with the pool.
-                s_bfloat16Job = job;
-                try
-                {
-                    CpuWorkers.Run(parts, s_runBFloat16Slice);
-                    status = s_bfloat16Job.OneDnnStatus;
-                }
-                finally
-                {
-                    s_bfloat16Job = default;
-                }
-            }
-
-            if (status != Success)
-            {
-                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                    $"oneDNN dnnl_sgemm failed with dnnl_status_t {status}."));
-            }
+            ThrowIfOneDnnFailed(RunParts(ref job, parts));
         }
         finally
         {
@@ -93,7 +66,6 @@ internal sealed partial class CpuRouter
     internal static bool UsesBFloat16Kernels(int m, int n, int k) =>
         m <= BFloat16KernelsUpTo || (m <= BFloat16LargeKernelsUpTo && (long)n * k >= BFloat16LargeWeight);
 
-    private static void RunSharedBFloat16Slice(int part) => RunBFloat16Slice(ref s_bfloat16Job, part);
 
     private static unsafe void RunBFloat16Slice(ref BFloat16Job job, int part)
     {
@@ -207,7 +179,7 @@ internal sealed partial class CpuRouter
     private unsafe struct BFloat16Job(
         bool kernels, bool transposed, int isa, bool oneDnn, int m, int n, int k, int parts,
         float* a, ushort* b, float beta, float* c, float* work, long workPerPart,
-        delegate* unmanaged<int, void> setOmpThreads, delegate* unmanaged<int> getOmpThreads)
+        delegate* unmanaged<int, void> setOmpThreads, delegate* unmanaged<int> getOmpThreads) : ISplitJob<BFloat16Job>
     {
         public readonly bool Kernels = kernels;
         public readonly bool Transposed = transposed;
@@ -226,5 +198,9 @@ internal sealed partial class CpuRouter
         public readonly delegate* unmanaged<int, void> SetOmpThreads = setOmpThreads;
         public readonly delegate* unmanaged<int> GetOmpThreads = getOmpThreads;
         public int OneDnnStatus;
+
+        public readonly int Status => OneDnnStatus;
+
+        public static void RunSlice(ref BFloat16Job job, int part) => RunBFloat16Slice(ref job, part);
     }
 }

@@ -22,8 +22,6 @@ namespace BlasLinear.Backends;
 /// </remarks>
 internal sealed partial class CpuRouter
 {
-    private static readonly Action<int> s_runSlice = RunSharedSlice;
-    private static Job s_job;
 
     private readonly unsafe delegate* unmanaged<int, void> _setOmpThreads;
     private readonly unsafe delegate* unmanaged<int> _getOmpThreads;
@@ -96,35 +94,7 @@ internal sealed partial class CpuRouter
         {
             var job = new Job(route, Providers.Isa, transA, transB, m, n, k, parts,
                 alpha, a, lda, b, ldb, beta, c, ldc, work.Pointer, _setOmpThreads, _getOmpThreads);
-            int status;
-            if (parts == 1)
-            {
-                // Single-threaded calls may run concurrently (one per core when the gate is in that mode),
-                // so each keeps its job on its own stack.
-                RunSlice(ref job, 0);
-                status = job.OneDnnStatus;
-            }
-            else
-            {
-                // A split call holds the whole gate: it is the only one, so the job can be shared with the pool.
-                s_job = job;
-                try
-                {
-                    CpuWorkers.Run(parts, s_runSlice);
-                    status = s_job.OneDnnStatus;
-                }
-                finally
-                {
-                    s_job = default;
-                }
-            }
-
-            if (status != Success)
-            {
-                // Every argument was checked before the call, so this is oneDNN failing (out of memory).
-                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                    $"oneDNN dnnl_sgemm failed with dnnl_status_t {status}."));
-            }
+            ThrowIfOneDnnFailed(RunParts(ref job, parts));
         }
         finally
         {
@@ -135,7 +105,43 @@ internal sealed partial class CpuRouter
         }
     }
 
-    private static void RunSharedSlice(int part) => RunSlice(ref s_job, part);
+    /// <summary>
+    /// Runs <paramref name="job"/>'s <paramref name="parts"/> slices: on the caller when there is one, over
+    /// <see cref="CpuWorkers"/> otherwise; returns oneDNN's status (<c>Success</c> when it was not called).
+    /// </summary>
+    private static int RunParts<TJob>(ref TJob job, int parts)
+        where TJob : struct, ISplitJob<TJob>
+    {
+        if (parts == 1)
+        {
+            // Single-threaded calls may run concurrently (one per core when the gate is in that mode), so
+            // each keeps its job on its own stack.
+            TJob.RunSlice(ref job, 0);
+            return job.Status;
+        }
+
+        // A split call holds the whole gate: it is the only one, so the job can be shared with the pool.
+        SharedJob<TJob>.Job = job;
+        try
+        {
+            CpuWorkers.Run(parts, SharedJob<TJob>.RunPart);
+            return SharedJob<TJob>.Job.Status;
+        }
+        finally
+        {
+            SharedJob<TJob>.Job = default;
+        }
+    }
+
+    private static void ThrowIfOneDnnFailed(int status)
+    {
+        if (status != Success)
+        {
+            // Every argument was checked before the call, so this is oneDNN failing (out of memory).
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                $"oneDNN dnnl_sgemm failed with dnnl_status_t {status}."));
+        }
+    }
 
     /// <summary>Slice <paramref name="part"/> of <paramref name="job"/>: columns [j0, j1) of C (rows for Aᵀ·B on the kernels).</summary>
     private static unsafe void RunSlice(ref Job job, int part)
@@ -228,7 +234,7 @@ internal sealed partial class CpuRouter
     private unsafe struct Job(
         Route route, int isa, Transpose transA, Transpose transB, int m, int n, int k, int parts,
         float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, float* work,
-        delegate* unmanaged<int, void> setOmpThreads, delegate* unmanaged<int> getOmpThreads)
+        delegate* unmanaged<int, void> setOmpThreads, delegate* unmanaged<int> getOmpThreads) : ISplitJob<Job>
     {
         public readonly Route Route = route;
         public readonly int Isa = isa;
@@ -250,5 +256,28 @@ internal sealed partial class CpuRouter
         public readonly delegate* unmanaged<int, void> SetOmpThreads = setOmpThreads;
         public readonly delegate* unmanaged<int> GetOmpThreads = getOmpThreads;
         public int OneDnnStatus;
+
+        public readonly int Status => OneDnnStatus;
+
+        public static void RunSlice(ref Job job, int part) => CpuRouter.RunSlice(ref job, part);
+    }
+
+    /// <summary>A product split into slices, each run by <see cref="RunSlice"/> on one thread.</summary>
+    private interface ISplitJob<TSelf>
+        where TSelf : struct, ISplitJob<TSelf>
+    {
+        /// <summary>oneDNN's status over every slice: <c>Success</c> unless one failed.</summary>
+        int Status { get; }
+
+        static abstract void RunSlice(ref TSelf job, int part);
+    }
+
+    /// <summary>The one split job of a type in flight (a split call holds the whole gate) and its slice runner for the pool.</summary>
+    private static class SharedJob<TJob>
+        where TJob : struct, ISplitJob<TJob>
+    {
+        public static readonly Action<int> RunPart = part => TJob.RunSlice(ref Job, part);
+
+        public static TJob Job;
     }
 }
