@@ -132,30 +132,8 @@ internal sealed partial class CpuRouter
         int ldb = job.Transposed ? kc : w;
         if (job.OneDnn)
         {
-            int status;
-            byte tb = transB.ToOneDnn(), ta = Transpose.NoTrans.ToOneDnn();
-            if (job.SetOmpThreads is null)
-            {
-                status = dnnl_sgemm(ta, tb, job.M, w, kc, 1f, a, job.K, block, ldb, beta, c, job.N);
-            }
-            else
-            {
-                int saved = job.GetOmpThreads();
-                job.SetOmpThreads(1);
-                try
-                {
-                    status = dnnl_sgemm(ta, tb, job.M, w, kc, 1f, a, job.K, block, ldb, beta, c, job.N);
-                }
-                finally
-                {
-                    job.SetOmpThreads(saved);
-                }
-            }
-
-            if (status != Success)
-            {
-                Interlocked.CompareExchange(ref job.OneDnnStatus, status, Success);
-            }
+            RecordOneDnn(ref job.OneDnnStatus, OneDnnSingleThreaded(job.SetOmpThreads, job.GetOmpThreads,
+                Transpose.NoTrans, transB, job.M, w, kc, 1f, a, job.K, block, ldb, beta, c, job.N));
         }
         else if (job.Isa != IsaNone)
         {

@@ -180,14 +180,15 @@ internal sealed partial class CpuRouter
                 blk_sgemm_ab(job.Isa, job.M, w, job.K, job.Alpha, job.A, job.Lda, bSlice, job.Ldb, job.Beta, cSlice, job.Ldc);
                 break;
             case Route.OneDnn:
-                RecordOneDnn(ref job, OneDnnSingleThreaded(ref job, job.TransA, job.TransB,
-                    job.M, w, job.K, job.A, job.Lda, bSlice, job.Ldb, job.Beta, cSlice, job.Ldc));
+                RecordOneDnn(ref job.OneDnnStatus, OneDnnSingleThreaded(job.SetOmpThreads, job.GetOmpThreads, job.TransA, job.TransB,
+                    job.M, w, job.K, job.Alpha, job.A, job.Lda, bSlice, job.Ldb, job.Beta, cSlice, job.Ldc));
                 break;
             case Route.OneDnnSwapped:
                 // Rows [j0, j1) of the n×m product B·Aᵀ, then their transpose into C's columns [j0, j1).
                 float* rows = job.Work + (long)j0 * job.M;
-                int status = OneDnnSingleThreaded(ref job, Transpose.NoTrans, Transpose.Trans, w, job.M, job.K, bSlice, job.Ldb, job.A, job.Lda, 0f, rows, job.M);
-                RecordOneDnn(ref job, status);
+                int status = OneDnnSingleThreaded(job.SetOmpThreads, job.GetOmpThreads, Transpose.NoTrans, Transpose.Trans,
+                    w, job.M, job.K, job.Alpha, bSlice, job.Ldb, job.A, job.Lda, 0f, rows, job.M);
+                RecordOneDnn(ref job.OneDnnStatus, status);
                 if (status == Success)
                 {
                     blk_transpose(job.Isa, w, job.M, rows, job.M, job.Beta, cSlice, job.Ldc);
@@ -197,33 +198,40 @@ internal sealed partial class CpuRouter
         }
     }
 
-    /// <summary>dnnl_sgemm on this thread alone: its OpenMP team is set to one thread for the call and restored.</summary>
-    private static unsafe int OneDnnSingleThreaded(ref Job job, Transpose transA, Transpose transB, long m, long n, long k,
-        float* a, long lda, float* b, long ldb, float beta, float* c, long ldc)
+    /// <summary>
+    /// dnnl_sgemm on this thread alone: its OpenMP team (<paramref name="setOmpThreads"/> and
+    /// <paramref name="getOmpThreads"/>, null when oneDNN does not run on OpenMP) is set to one thread for the
+    /// call and restored.
+    /// </summary>
+    private static unsafe int OneDnnSingleThreaded(
+        delegate* unmanaged<int, void> setOmpThreads, delegate* unmanaged<int> getOmpThreads,
+        Transpose transA, Transpose transB, long m, long n, long k,
+        float alpha, float* a, long lda, float* b, long ldb, float beta, float* c, long ldc)
     {
         byte ta = transA.ToOneDnn(), tb = transB.ToOneDnn();
-        if (job.SetOmpThreads is null)
+        if (setOmpThreads is null)
         {
-            return dnnl_sgemm(ta, tb, m, n, k, job.Alpha, a, lda, b, ldb, beta, c, ldc);
+            return dnnl_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         }
 
-        int saved = job.GetOmpThreads();
-        job.SetOmpThreads(1);
+        int saved = getOmpThreads();
+        setOmpThreads(1);
         try
         {
-            return dnnl_sgemm(ta, tb, m, n, k, job.Alpha, a, lda, b, ldb, beta, c, ldc);
+            return dnnl_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         }
         finally
         {
-            job.SetOmpThreads(saved);
+            setOmpThreads(saved);
         }
     }
 
-    private static void RecordOneDnn(ref Job job, int status)
+    /// <summary>Keeps the first failing oneDNN status of a split product in <paramref name="first"/>.</summary>
+    private static void RecordOneDnn(ref int first, int status)
     {
         if (status != Success)
         {
-            Interlocked.CompareExchange(ref job.OneDnnStatus, status, Success);
+            Interlocked.CompareExchange(ref first, status, Success);
         }
     }
 
