@@ -7,20 +7,7 @@
 #include <stdio.h>
 
 #include "blaslinear_floor.h"
-
-static int failures = 0;
-static int checks = 0;
-
-#define CHECK(cond, ...)                                                              \
-    do {                                                                              \
-        ++checks;                                                                     \
-        if (!(cond)) {                                                                \
-            ++failures;                                                               \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);           \
-            fprintf(stderr, __VA_ARGS__);                                             \
-            fputc('\n', stderr);                                                      \
-        }                                                                             \
-    } while (0)
+#include "floor_check.h"
 
 static void check_rejected(size_t bytes, int threads, int repetitions) {
     double r = blfloor_read_bandwidth(bytes, threads, repetitions);

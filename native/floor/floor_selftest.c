@@ -11,20 +11,7 @@
 
 #include "blaslinear_floor.h"
 #include "blaslinear_floor_internal.h"
-
-static int failures = 0;
-static int checks = 0;
-
-#define CHECK(cond, ...)                                                              \
-    do {                                                                              \
-        ++checks;                                                                     \
-        if (!(cond)) {                                                                \
-            ++failures;                                                               \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);           \
-            fprintf(stderr, __VA_ARGS__);                                             \
-            fputc('\n', stderr);                                                      \
-        }                                                                             \
-    } while (0)
+#include "floor_check.h"
 
 static const char* const names[] = {"linear-forward", "param-forward", "linear-backward",
                                     "param-backward", "square"};
