@@ -1,9 +1,10 @@
-/* Checks the bfloat16-weight products (blk_sgemm_abt_bf16, blk_sgemm_ab_bf16) on every code path this CPU
- * runs (AVX-512 when blk_cpu_isa() says so, AVX2 when the CPU has AVX2 and FMA) against a float64 triple
- * loop over the same bfloat16 weights widened exactly: 3,000 random shapes with ragged m, n and k around
- * the tiles, padded leading dimensions whose padding must come back untouched, α and β cycling, β = 0
- * over NaN-filled outputs (never read), k past the X·W form's blocking (256) in every 20th case and past
- * the X·Wᵀ form's (1024) in every 50th.
+/* Checks the bfloat16-weight product (blk_sgemm_bf16_panels) on every code path this CPU runs (AVX-512 when
+ * blk_cpu_isa() says so, AVX2 when the CPU has AVX2 and FMA) against a float64 triple loop over the same
+ * bfloat16 weights widened exactly: 3,000 random shapes with ragged m, n and k around the tiles, padded
+ * leading dimensions whose padding must come back untouched, α and β cycling, β = 0 over NaN-filled outputs
+ * (never read), k past the blocking (256) in every 20th case and past 1000 in every 50th, m past the row
+ * blocking (128) in every 25th. Every case is computed in two column slices (the first a multiple of 16
+ * wide, as the router splits), and every 10th also row by row, which must give the same bits as the batch.
  * Tolerance (docs/accuracy.md): |ĉ − c| ≤ (k + 2)·2⁻²³·G, G = |α|·Σ|a||b| + |β|·|c₀|.
  * Exits 0 with "kernels_selftest_bf16: ok", 1 with the first failures, 77 (skipped) with no path to run. */
 #include "blaslinear_kernels.h"
@@ -39,26 +40,39 @@ static int check_path(int isa, const char* name)
 {
     int failures = 0;
     for (int t = 0; t < 3000; t++) {
-        const int nt = t % 2 == 0; /* X·Wᵀ (W [n,k]) or X·W (W [k,n]) */
-        const int m = 1 + (int)(next() % 20), n = 1 + (int)(next() % 150);
+        const int m = t % 25 == 0 ? 100 + (int)(next() % 200) : 1 + (int)(next() % 20);
+        const int n = 1 + (int)(next() % 150);
         const int k = t % 50 == 0 ? 1000 + (int)(next() % 1200)
                     : t % 20 == 0 ? 250 + (int)(next() % 400) : 1 + (int)(next() % 70);
-        const int lda = k + (int)(next() % 3), ldb = (nt ? k : n) + (int)(next() % 3), ldc = n + (int)(next() % 3);
+        const int lda = k + (int)(next() % 3), ldc = n + (int)(next() % 3);
         const float alpha = (t & 4) ? -0.5f : 1.0f, beta = (t % 5 == 0) ? 0.0f : (t % 5 == 1) ? 1.0f : 0.25f;
-        const int b_rows = nt ? n : k;
+        const int panel_count = (n + BLK_BF16_PANEL - 1) / BLK_BF16_PANEL;
+        /* The first slice: whole panels, possibly none. */
+        const int whole = (int)(next() % (unsigned)panel_count);
+        const int split = BLK_BF16_PANEL * whole;
         float* a = malloc(sizeof(float) * (size_t)m * lda);
-        uint16_t* b = malloc(sizeof(uint16_t) * (size_t)b_rows * ldb);
+        uint16_t* w = malloc(sizeof(uint16_t) * (size_t)k * n); /* op(W) [k, n] */
+        uint16_t* panels = malloc(sizeof(uint16_t) * (size_t)panel_count * BLK_BF16_PANEL * k);
         float* c = malloc(sizeof(float) * (size_t)m * ldc);
+        float* rows = malloc(sizeof(float) * (size_t)m * ldc);
         double* want = malloc(sizeof(double) * (size_t)m * ldc);
         double* bound = malloc(sizeof(double) * (size_t)m * ldc);
         for (int i = 0; i < m * lda; i++) a[i] = uniform();
-        for (int i = 0; i < b_rows * ldb; i++) b[i] = random_bf16();
+        for (int i = 0; i < k * n; i++) w[i] = random_bf16();
+        /* Padding columns hold random bits: the kernel must never let them reach C. */
+        for (int pj = 0; pj < panel_count; pj++)
+            for (int p = 0; p < k; p++)
+                for (int x = 0; x < BLK_BF16_PANEL; x++) {
+                    const int col = BLK_BF16_PANEL * pj + x;
+                    panels[((size_t)pj * k + p) * BLK_BF16_PANEL + x] = col < n ? w[(size_t)p * n + col] : random_bf16();
+                }
         for (int i = 0; i < m * ldc; i++) c[i] = (beta == 0.0f || i % ldc >= n) ? NAN : uniform();
+        memcpy(rows, c, sizeof(float) * (size_t)m * ldc);
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++) {
                 double sum = 0, g = 0;
                 for (int p = 0; p < k; p++) {
-                    double x = a[i * lda + p], y = widen(nt ? b[j * ldb + p] : b[p * ldb + j]);
+                    double x = a[i * lda + p], y = widen(w[(size_t)p * n + j]);
                     sum += x * y;
                     g += fabs(x * y);
                 }
@@ -66,19 +80,24 @@ static int check_path(int isa, const char* name)
                 want[i * ldc + j] = alpha * sum + beta * c0;
                 bound[i * ldc + j] = (k + 2) * ldexp(1.0, -23) * (fabs(alpha) * g + fabs(beta) * fabs(c0)) + 1e-30;
             }
-        if (nt)
-            blk_sgemm_abt_bf16(isa, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-        else
-            blk_sgemm_ab_bf16(isa, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        if (split > 0)
+            blk_sgemm_bf16_panels(isa, m, split, k, alpha, a, lda, panels, beta, c, ldc);
+        blk_sgemm_bf16_panels(isa, m, n - split, k, alpha, a, lda, panels + (size_t)split * k, beta, c + split, ldc);
+        const int by_rows = t % 10 == 0;
+        if (by_rows)
+            for (int i = 0; i < m; i++)
+                blk_sgemm_bf16_panels(isa, 1, n, k, alpha, a + (size_t)i * lda, lda, panels, beta, rows + (size_t)i * ldc, ldc);
         for (int i = 0; i < m; i++)
             for (int j = 0; j < ldc; j++) {
                 float got = c[i * ldc + j];
                 int ok = j >= n ? isnan(got) : fabs(got - want[i * ldc + j]) <= bound[i * ldc + j];
+                if (ok && by_rows && j < n)
+                    ok = memcmp(&got, &rows[i * ldc + j], sizeof got) == 0;
                 if (!ok && failures++ < 10)
-                    printf("%s %s m %d n %d k %d lda %d ldb %d ldc %d: C[%d,%d] = %.9g, want %.9g\n", name,
-                           nt ? "abt" : "ab", m, n, k, lda, ldb, ldc, i, j, got, j >= n ? NAN : want[i * ldc + j]);
+                    printf("%s m %d n %d k %d lda %d ldc %d split %d: C[%d,%d] = %.9g (row by row %.9g), want %.9g\n", name,
+                           m, n, k, lda, ldc, split, i, j, got, by_rows ? rows[i * ldc + j] : NAN, j >= n ? NAN : want[i * ldc + j]);
             }
-        free(a); free(b); free(c); free(want); free(bound);
+        free(a); free(w); free(panels); free(c); free(rows); free(want); free(bound);
     }
     printf("kernels_selftest_bf16: %s %s\n", name, failures ? "FAILED" : "ok");
     return failures;

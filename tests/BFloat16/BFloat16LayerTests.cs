@@ -13,13 +13,14 @@ namespace BlasLinear.Tests.BFloat16;
 /// </summary>
 public class BFloat16LayerTests
 {
-    /// <summary>The switch batches of the float32 routes, and the bfloat16 kernels' limit and the first widened batch.</summary>
+    /// <summary>The switch batches of the float32 routes, and the bfloat16 kernel's tile heights (4 rows on AVX2,
+    /// 8 on AVX-512) and row block (128) with a row either side.</summary>
     public static TheoryData<LayerKind, bool, int> FormsBiasAndBatches()
     {
         var data = new TheoryData<LayerKind, bool, int>();
         foreach (LayerKind form in new[] { LayerFactory.Linear, LayerFactory.ParameterLinear })
         {
-            foreach (int batch in RoutingTests.SwitchBatches.Append(CpuRouter.BFloat16KernelsUpTo).Append(CpuRouter.BFloat16KernelsUpTo + 1).Append(CpuRouter.BFloat16LargeKernelsUpTo + 1).Distinct())
+            foreach (int batch in RoutingTests.SwitchBatches.Concat([3, 4, 5, 7, 8, 9, 127, 128, 129]).Distinct())
             {
                 data.Add(form, batch % 2 == 1, batch);
             }
@@ -78,21 +79,68 @@ public class BFloat16LayerTests
                 BFloat16Bits.Widen(bits, rounded);
                 float[] c0 = TestData.Uniform(m * n, m + 2);
                 float[] y = (float[])c0.Clone();
+                // The kernel reads op(W) [k, n] in panels; W is [n, k] for X·Wᵀ, [k, n] for X·W.
+                ushort[] panels = new ushort[BFloat16Panels.Length(n, k)];
                 fixed (float* px = x, py = y)
-                fixed (ushort* pw = bits)
+                fixed (ushort* pp = panels)
                 {
-                    if (transposed)
-                    {
-                        Native.Interop.Kernels.blk_sgemm_abt_bf16(isa, m, n, k, 1f, px, k, pw, k, 0.5f, py, n);
-                    }
-                    else
-                    {
-                        Native.Interop.Kernels.blk_sgemm_ab_bf16(isa, m, n, k, 1f, px, k, pw, n, 0.5f, py, n);
-                    }
+                    BFloat16Panels.Pack(bits, transposed, n, k, pp);
+                    Native.Interop.Kernels.blk_sgemm_bf16_panels(isa, m, n, k, 1f, px, k, pp, 0.5f, py, n);
                 }
 
                 Tolerance.AssertWithin($"isa {isa} {(transposed ? "X·Wᵀ" : "X·W")} m={m}", k, y, m, n,
                     Expected.Gemm(Transpose.NoTrans, transposed ? Transpose.Trans : Transpose.NoTrans, m, n, k, 1f, x, k, rounded, transposed ? k : n, 0.5f, c0, n));
+            }
+        }
+    }
+
+    /// <summary>Every provider a routing can send a bfloat16 product to: the kernels (both paths), and the widened
+    /// blocks on oneDNN and on OpenBLAS; k past the kernel's and the widened blocks' depth, n past a widened block's width.</summary>
+    [SkippableTheory]
+    [MemberData(nameof(RoutesFormsAndBatches))]
+    public void Forward_on_every_route_matches_float64_of_the_rounded_weights(TestBackend route, LayerKind form, int batch)
+    {
+        BlasBackend backend = TestBackends.Get(route);
+        using LinearLayer layer = LayerFactory.Create(form, 530, 600, bias: true, backend, seed: batch);
+        layer.PrepareForInference(WeightPrecision.BFloat16);
+        CheckForward(layer, batch, seed: batch);
+    }
+
+    public static TheoryData<TestBackend, LayerKind, int> RoutesFormsAndBatches()
+    {
+        var data = new TheoryData<TestBackend, LayerKind, int>();
+        foreach (TestBackend route in new[] { TestBackends.Cpu, TestBackends.CpuAvx2, TestBackends.CpuOneDnn, TestBackends.CpuOpenBlasOnly })
+        {
+            foreach (LayerKind form in new[] { LayerFactory.Linear, LayerFactory.ParameterLinear })
+            {
+                foreach (int batch in new[] { 1, 8, 33, 130 })
+                {
+                    data.Add(route, form, batch);
+                }
+            }
+        }
+
+        return data;
+    }
+
+    /// <summary>A row's output has the same bits alone and in batches of any size (the kernel's blocking does not
+    /// depend on the batch, and a thread's slice of columns does not change a column's sums).</summary>
+    [SkippableTheory]
+    [InlineData(TestBackends.Cpu)]
+    [InlineData(TestBackends.CpuAvx2)]
+    public void A_row_gives_the_same_bits_in_any_batch(TestBackend route)
+    {
+        BlasBackend backend = TestBackends.Get(route);
+        foreach (LayerKind form in new[] { LayerFactory.Linear, LayerFactory.ParameterLinear })
+        {
+            using LinearLayer layer = LayerFactory.Create(form, 700, 1000, bias: true, backend, seed: 8);
+            layer.PrepareForInference(WeightPrecision.BFloat16);
+            float[] x = TestData.Uniform(300 * 700, 13);
+            float[] all = layer.Forward(x);
+            foreach (int batch in new[] { 1, 2, 7, 8, 9, 31, 129 })
+            {
+                float[] some = layer.Forward(x.AsSpan(0, batch * 700).ToArray());
+                Assert.True(some.AsSpan().SequenceEqual(all.AsSpan(0, batch * 1000)), $"{layer}: the first {batch} rows differ from the same rows in a batch of 300");
             }
         }
     }

@@ -2,14 +2,12 @@ namespace BlasLinear.Backends;
 
 /// <summary>
 /// A weight prepared on the CPU as bfloat16 (<see cref="WeightPrecision.BFloat16"/>): a copy of W rounded to
-/// nearest, ties to even, laid out as W is ([n, k] for <c>Linear</c>, [k, n] for <c>ParameterLinear</c>),
-/// rebuilt after every write to W. Products read it through <see cref="CpuRouter.GemmBFloat16"/>; the
-/// float32 weight is never read to multiply, so it may be freed while this lives.
+/// nearest, ties to even, in the kernels' panels (<see cref="BFloat16Panels"/>, whatever W's layout), rebuilt
+/// after every write to W. Products read it through <see cref="CpuRouter.GemmBFloat16"/>; the float32 weight
+/// is never read to multiply, so it may be freed while this lives.
 /// </summary>
 internal sealed class CpuBFloat16Weight : PreparedWeight
 {
-    /// <summary>Elements rounded per step of a refresh (spans are int-sized; a weight may be larger).</summary>
-    private const int RoundingStep = 1 << 20;
     private readonly CpuBackend _cpu;
     private readonly AlignedHostMemoryHandle _bits;
 
@@ -17,7 +15,7 @@ internal sealed class CpuBFloat16Weight : PreparedWeight
         : base(backend, weight, trans, n, k, WeightPrecision.BFloat16)
     {
         _cpu = backend;
-        _bits = AlignedHostMemoryHandle.Allocate(checked((long)n * k * sizeof(ushort)));
+        _bits = AlignedHostMemoryHandle.Allocate(checked(BFloat16Panels.Length(n, k) * sizeof(ushort)));
         try
         {
             Refresh();
@@ -32,6 +30,9 @@ internal sealed class CpuBFloat16Weight : PreparedWeight
     /// <summary>Elements of the weight.</summary>
     private long Count => (long)N * K;
 
+    /// <summary>W is stored [n, k] (<c>Linear</c>): its rows are the columns of op(W).</summary>
+    private bool Transposed => Trans == Transpose.Trans;
+
     internal override unsafe void Refresh()
     {
         bool weightAdded = false, bitsAdded = false;
@@ -39,13 +40,7 @@ internal sealed class CpuBFloat16Weight : PreparedWeight
         {
             Weight.Memory.DangerousAddRef(ref weightAdded);
             _bits.DangerousAddRef(ref bitsAdded);
-            float* source = Weight.Pointer;
-            ushort* destination = (ushort*)_bits.DangerousGetHandle();
-            for (long i = 0; i < Count; i += RoundingStep)
-            {
-                int length = (int)Math.Min(RoundingStep, Count - i);
-                BFloat16Bits.Round(new ReadOnlySpan<float>(source + i, length), new Span<ushort>(destination + i, length));
-            }
+            BFloat16Panels.PackRounded(Weight.Pointer, Transposed, N, K, (ushort*)_bits.DangerousGetHandle());
         }
         finally
         {
@@ -70,7 +65,7 @@ internal sealed class CpuBFloat16Weight : PreparedWeight
         try
         {
             _bits.DangerousAddRef(ref added);
-            new ReadOnlySpan<ushort>((ushort*)_bits.DangerousGetHandle(), destination.Length).CopyTo(destination);
+            BFloat16Panels.Unpack((ushort*)_bits.DangerousGetHandle(), Transposed, N, K, destination);
         }
         finally
         {
@@ -87,7 +82,7 @@ internal sealed class CpuBFloat16Weight : PreparedWeight
         try
         {
             _bits.DangerousAddRef(ref added);
-            _cpu.GemmBFloat16(Trans, m, N, K, x, (ushort*)_bits.DangerousGetHandle(), beta, y);
+            _cpu.GemmBFloat16(m, N, K, x, (ushort*)_bits.DangerousGetHandle(), beta, y);
         }
         finally
         {
@@ -113,7 +108,7 @@ internal sealed class CpuBFloat16Weight : PreparedWeight
         try
         {
             _bits.DangerousAddRef(ref added);
-            source.CopyTo(new Span<ushort>((ushort*)_bits.DangerousGetHandle(), source.Length));
+            BFloat16Panels.Pack(source, Transposed, N, K, (ushort*)_bits.DangerousGetHandle());
         }
         finally
         {

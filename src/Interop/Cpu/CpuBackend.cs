@@ -227,8 +227,8 @@ public sealed partial class CpuBackend : BlasBackend
         }
     }
 
-    /// <summary>Y = X·op(W) + β·Y with W bfloat16 (<see cref="CpuBFloat16Weight"/>); operands checked and pinned by the caller.</summary>
-    internal unsafe void GemmBFloat16(Transpose trans, int m, int n, int k, float* x, ushort* w, float beta, float* y)
+    /// <summary>Y = X·op(W) + β·Y with op(W) bfloat16 in panels (<see cref="CpuBFloat16Weight"/>); operands checked and pinned by the caller.</summary>
+    internal unsafe void GemmBFloat16(int m, int n, int k, float* x, ushort* panels, float beta, float* y)
     {
         if (m == 0)
         {
@@ -237,7 +237,7 @@ public sealed partial class CpuBackend : BlasBackend
 
         using (CpuGate.Enter())
         {
-            _router.GemmBFloat16(trans, m, n, k, x, w, beta, y);
+            _router.GemmBFloat16(m, n, k, x, panels, beta, y);
         }
     }
 

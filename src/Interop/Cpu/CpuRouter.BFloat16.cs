@@ -1,56 +1,49 @@
-using System.Globalization;
 using static BlasLinear.Native.Interop.Kernels;
 using static BlasLinear.Native.Interop.OneDnn;
 using static BlasLinear.Native.Interop.OpenBlas;
 
 namespace BlasLinear.Backends;
 
-/// <summary>Products with a bfloat16 weight (<see cref="CpuBFloat16Weight"/>).</summary>
+/// <summary>Products with a bfloat16 weight in panels (<see cref="CpuBFloat16Weight"/>, <see cref="BFloat16Panels"/>).</summary>
 /// <remarks>
-/// Up to <see cref="BFloat16KernelsUpTo"/> rows the kernels read the bfloat16 weight and widen it in registers:
-/// the product is bound by reading the weight, and half the bytes is about half the time. Past that the
-/// arithmetic dominates, and the fastest float32 provider wins: each thread widens a block of its slice of
-/// the weight into its own work memory, sized to stay in its cache, and multiplies by it with that provider
-/// on one thread, block after block. Slices, threads and the gate are those of float32 products.
+/// With the kernels, one kernel at every batch: each thread multiplies its slice of whole panels, widening
+/// the weight in registers. It reads the weight as few long streams and keeps tiles of C in registers, so at
+/// small batch it runs at the speed of reading half the bytes and at large batch at the float32 kernels'
+/// arithmetic rate (docs/cpu-routes.md has the figures). Without the kernels (a CPU with neither AVX2 nor
+/// AVX-512, or <see cref="CpuRouting"/> pinned to oneDNN or OpenBLAS), each thread widens a block of its panels into its
+/// own work memory, [<see cref="WidenedDepth"/>, 16·<see cref="WidenedPanels"/>] float32 (1 MiB, in its
+/// cache), and multiplies by it with that provider on one thread, block after block. Slices, threads and
+/// the gate are those of float32 products.
 /// </remarks>
 internal sealed partial class CpuRouter
 {
-    /// <summary>Rows up to which the kernels multiply by the bfloat16 weight directly.</summary>
-    internal const int BFloat16KernelsUpTo = 4;
+    /// <summary>Panels of a widened block: 512 columns.</summary>
+    internal const int WidenedPanels = 32;
 
-    /// <summary>Rows up to which the kernels multiply by a weight of at least <see cref="BFloat16LargeWeight"/> elements directly.</summary>
-    internal const int BFloat16LargeKernelsUpTo = 16;
-
-    /// <summary>A weight this large (8 MiB of bfloat16) streams from memory at every call, whatever the batch.</summary>
-    internal const long BFloat16LargeWeight = 1L << 22;
-
-    /// <summary>Columns of a widened block (whole 16-column vectors).</summary>
-    internal const int WidenedColumns = 512;
-
-    /// <summary>Rows of k in a widened block: with <see cref="WidenedColumns"/>, 1 MiB of float32.</summary>
+    /// <summary>Rows of k in a widened block: with <see cref="WidenedPanels"/>, 1 MiB of float32.</summary>
     internal const int WidenedDepth = 512;
 
-
     /// <summary>
-    /// C[m, n] = A[m, k]·op(W) + β·C with W bfloat16: stored [n, k] when <paramref name="transB"/> is
-    /// <see cref="Transpose.Trans"/>, [k, n] otherwise; A, C contiguous. m, n, k ≥ 1, all checked by the caller.
+    /// C[m, n] = A[m, k]·op(W) + β·C with op(W) [k, n] bfloat16 in panels; A, C contiguous. m, n, k ≥ 1, all
+    /// checked by the caller.
     /// </summary>
     /// <exception cref="InvalidOperationException">oneDNN failed (out of memory).</exception>
-    public unsafe void GemmBFloat16(Transpose transB, int m, int n, int k, float* a, ushort* b, float beta, float* c)
+    public unsafe void GemmBFloat16(int m, int n, int k, float* a, ushort* panels, float beta, float* c)
     {
-        bool kernels = Providers.HasKernels && UsesBFloat16Kernels(m, n, k);
-        // Widened blocks go to oneDNN where it is, else to the float32 kernels, else to OpenBLAS. Each slice's
-        // thread multiplies its own blocks, but OpenBLAS runs its own threads and oneDNN splits only when its
-        // team can be held to one thread: those take the product unsplit.
-        bool oneDnn = !kernels && Providers.HasOneDnn;
-        bool perThread = kernels || (oneDnn ? _oneDnnSplits : Providers.HasKernels);
-        int parts = CpuRouteTable.IsSmall(m, n, k) || !perThread ? 1 : Math.Min(CpuGate.Threads, Math.Max(1, n / 16));
-        long workPerPart = kernels ? 0 : (long)WidenedColumns * WidenedDepth;
+        // The routing's providers: the kernels unless it pins another, then widened blocks to oneDNN where the
+        // routing has it, else to OpenBLAS. Each slice's thread multiplies its own blocks, but OpenBLAS runs
+        // its own threads and oneDNN splits only when its team can be held to one thread: those take the
+        // product unsplit.
+        bool kernels = Table.HasKernels;
+        bool oneDnn = !kernels && Table.HasOneDnn;
+        bool perThread = kernels || (oneDnn && _oneDnnSplits);
+        int parts = CpuRouteTable.IsSmall(m, n, k) || !perThread ? 1 : Math.Min(CpuGate.Threads, Math.Max(1, n / BFloat16Panels.Width));
+        long workPerPart = kernels ? 0 : (long)WidenedPanels * BFloat16Panels.Width * WidenedDepth;
         CpuScratch.Block work = kernels ? default : CpuScratch.Rent(workPerPart * parts);
         try
         {
-            var job = new BFloat16Job(kernels, transB == Transpose.Trans, Providers.Isa, oneDnn, m, n, k, parts,
-                a, b, beta, c, work.Pointer, workPerPart, _setOmpThreads, _getOmpThreads);
+            var job = new BFloat16Job(kernels, Providers.Isa, oneDnn, m, n, k, parts,
+                a, panels, beta, c, work.Pointer, workPerPart, _setOmpThreads, _getOmpThreads);
             ThrowIfOneDnnFailed(RunParts(ref job, parts));
         }
         finally
@@ -62,61 +55,45 @@ internal sealed partial class CpuRouter
         }
     }
 
-    /// <summary>Whether the kernels multiply by the bfloat16 weight directly at this shape (else widened blocks).</summary>
-    internal static bool UsesBFloat16Kernels(int m, int n, int k) =>
-        m <= BFloat16KernelsUpTo || (m <= BFloat16LargeKernelsUpTo && (long)n * k >= BFloat16LargeWeight);
-
-
     private static unsafe void RunBFloat16Slice(ref BFloat16Job job, int part)
     {
+        // Slices start at multiples of 16 columns (Boundary), so each is whole panels but the last one's end.
         int j0 = Boundary(job.N, part, job.Parts), j1 = Boundary(job.N, part + 1, job.Parts);
         if (j1 <= j0)
         {
             return;
         }
 
+        long panelLength = (long)job.K * BFloat16Panels.Width;
         if (job.Kernels)
         {
-            // Column j of op(W) starts at W + j·k when W is stored [n, k], at W + j when stored [k, n].
-            if (job.Transposed)
-            {
-                blk_sgemm_abt_bf16(job.Isa, job.M, j1 - j0, job.K, 1f, job.A, job.K, job.B + (long)j0 * job.K, job.K, job.Beta, job.C + j0, job.N);
-            }
-            else
-            {
-                blk_sgemm_ab_bf16(job.Isa, job.M, j1 - j0, job.K, 1f, job.A, job.K, job.B + j0, job.N, job.Beta, job.C + j0, job.N);
-            }
-
+            blk_sgemm_bf16_panels(job.Isa, job.M, j1 - j0, job.K, 1f, job.A, job.K,
+                job.Panels + j0 / BFloat16Panels.Width * panelLength, job.Beta, job.C + j0, job.N);
             return;
         }
 
-        // Blocks of the slice's weight, WidenedColumns wide and WidenedDepth deep (1 MiB of float32, in L2),
-        // widened as they are stored and multiplied at once; later blocks of k add to C (β = 1).
+        // Blocks of the slice's panels, WidenedPanels wide and WidenedDepth deep, widened into a row-major
+        // [kc, w] block as they are stored and multiplied at once; later blocks of k add to C (β = 1).
         float* work = job.Work + part * job.WorkPerPart;
-        for (int j = j0; j < j1; j += WidenedColumns)
+        for (int j = j0; j < j1; j += WidenedPanels * BFloat16Panels.Width)
         {
-            int w = Math.Min(WidenedColumns, j1 - j);
+            int w = Math.Min(WidenedPanels * BFloat16Panels.Width, j1 - j);
+            int panelCount = (w + BFloat16Panels.Width - 1) / BFloat16Panels.Width;
+            int ldw = panelCount * BFloat16Panels.Width;
             for (int p0 = 0; p0 < job.K; p0 += WidenedDepth)
             {
                 int kc = Math.Min(WidenedDepth, job.K - p0);
-                if (job.Transposed)
+                for (int v = 0; v < panelCount; v++)
                 {
-                    // Rows [j, j + w) of W [n, k], columns [p0, p0 + kc): a [w, kc] block.
-                    for (int r = 0; r < w; r++)
-                    {
-                        BFloat16Bits.Widen(new ReadOnlySpan<ushort>(job.B + (long)(j + r) * job.K + p0, kc), new Span<float>(work + (long)r * kc, kc));
-                    }
-                }
-                else
-                {
-                    // Rows [p0, p0 + kc) of W [k, n], columns [j, j + w): a [kc, w] block.
+                    ushort* panel = job.Panels + (j / BFloat16Panels.Width + v) * panelLength + (long)p0 * BFloat16Panels.Width;
                     for (int p = 0; p < kc; p++)
                     {
-                        BFloat16Bits.Widen(new ReadOnlySpan<ushort>(job.B + (long)(p0 + p) * job.N + j, w), new Span<float>(work + (long)p * w, w));
+                        BFloat16Bits.Widen(new ReadOnlySpan<ushort>(panel + (long)p * BFloat16Panels.Width, BFloat16Panels.Width),
+                            new Span<float>(work + (long)p * ldw + v * BFloat16Panels.Width, BFloat16Panels.Width));
                     }
                 }
 
-                MultiplyWidened(ref job, w, kc, job.A + p0, work, p0 == 0 ? job.Beta : 1f, job.C + j);
+                MultiplyWidened(ref job, w, kc, job.A + p0, work, ldw, p0 == 0 ? job.Beta : 1f, job.C + j);
                 if (job.OneDnnStatus != Success)
                 {
                     return;
@@ -125,42 +102,28 @@ internal sealed partial class CpuRouter
         }
     }
 
-    /// <summary>C[:, block] = A[:, p0..]·op(block) + β·C on this thread (OpenBLAS: on its own threads, the call unsplit).</summary>
-    private static unsafe void MultiplyWidened(ref BFloat16Job job, int w, int kc, float* a, float* block, float beta, float* c)
+    /// <summary>C[:, block] = A[:, p0..]·block + β·C on this thread (OpenBLAS: on its own threads, the call unsplit).</summary>
+    private static unsafe void MultiplyWidened(ref BFloat16Job job, int w, int kc, float* a, float* block, int ldb, float beta, float* c)
     {
-        Transpose transB = job.Transposed ? Transpose.Trans : Transpose.NoTrans;
-        int ldb = job.Transposed ? kc : w;
         if (job.OneDnn)
         {
             RecordOneDnn(ref job.OneDnnStatus, OneDnnSingleThreaded(job.SetOmpThreads, job.GetOmpThreads,
-                Transpose.NoTrans, transB, job.M, w, kc, 1f, a, job.K, block, ldb, beta, c, job.N));
-        }
-        else if (job.Isa != IsaNone)
-        {
-            if (job.Transposed)
-            {
-                blk_sgemm_abt(job.Isa, job.M, w, kc, 1f, a, job.K, block, ldb, beta, c, job.N);
-            }
-            else
-            {
-                blk_sgemm_ab(job.Isa, job.M, w, kc, 1f, a, job.K, block, ldb, beta, c, job.N);
-            }
+                Transpose.NoTrans, Transpose.NoTrans, job.M, w, kc, 1f, a, job.K, block, ldb, beta, c, job.N));
         }
         else
         {
-            cblas_sgemm(CblasOrder.RowMajor, Transpose.NoTrans.ToCblas(), transB.ToCblas(), job.M, w, kc,
+            cblas_sgemm(CblasOrder.RowMajor, Transpose.NoTrans.ToCblas(), Transpose.NoTrans.ToCblas(), job.M, w, kc,
                 1f, a, job.K, block, ldb, beta, c, job.N);
         }
     }
 
     /// <summary>One product with a bfloat16 weight; only one split product runs at a time (the caller holds the whole gate).</summary>
     private unsafe struct BFloat16Job(
-        bool kernels, bool transposed, int isa, bool oneDnn, int m, int n, int k, int parts,
-        float* a, ushort* b, float beta, float* c, float* work, long workPerPart,
+        bool kernels, int isa, bool oneDnn, int m, int n, int k, int parts,
+        float* a, ushort* panels, float beta, float* c, float* work, long workPerPart,
         delegate* unmanaged<int, void> setOmpThreads, delegate* unmanaged<int> getOmpThreads) : ISplitJob<BFloat16Job>
     {
         public readonly bool Kernels = kernels;
-        public readonly bool Transposed = transposed;
         public readonly int Isa = isa;
         public readonly bool OneDnn = oneDnn;
         public readonly int M = m;
@@ -168,7 +131,7 @@ internal sealed partial class CpuRouter
         public readonly int K = k;
         public readonly int Parts = parts;
         public readonly float* A = a;
-        public readonly ushort* B = b;
+        public readonly ushort* Panels = panels;
         public readonly float Beta = beta;
         public readonly float* C = c;
         public readonly float* Work = work;
