@@ -46,16 +46,20 @@ BLK_API void blk_sgemm_atb(int isa, int m, int n, int k, float alpha, const floa
  * result of a product computed with its operands swapped, (A·Bᵀ)ᵀ = B·Aᵀ (see CpuRouter.cs). */
 BLK_API void blk_transpose(int isa, int rows, int cols, const float* src, int lds, float beta, float* dst, int ldd);
 
-/* Products with the weight stored as bfloat16 (the upper 16 bits of a float32, in a uint16_t;
- * blaslinear_kernels_bf16.c), in panels: op(W) [k, n] as ⌈n / BLK_BF16_PANEL⌉ panels of BLK_BF16_PANEL
- * columns, panel j holding columns [16j, 16j + 16) as k rows of 16 contiguous elements (element (p, col) at
- * panels[(col / 16)·16k + 16p + col % 16]), the columns of the last panel past n zero. Each element is
- * widened to float32 exactly in a register; A, the products, the sums and C are float32. */
-#define BLK_BF16_PANEL 16
+/* Products with a weight prepared in panels (blaslinear_kernels_panels.c): op(W) [k, n] as ⌈n / BLK_PANEL⌉
+ * panels of BLK_PANEL columns, panel j holding columns [16j, 16j + 16) as k rows of 16 contiguous elements
+ * (element (p, col) at panels[(col / 16)·16k + 16p + col % 16]), the columns of the last panel past n zero.
+ * C[m,n] = α·A[m,k]·op(W) + β·C; a slice of columns starting at a multiple of 16 passes its first panel.
+ * isa: BLK_ISA_AVX512 or BLK_ISA_AVX2. A row of C gets the same bits whatever m and whichever slice of
+ * columns holds it. */
+#define BLK_PANEL 16
 
-/* C[m,n] = α·A[m,k]·op(W) + β·C, op(W) the [k, n] weight in panels (see above; a slice of columns starting
- * at a multiple of 16 passes its first panel). isa: BLK_ISA_AVX512 or BLK_ISA_AVX2. A row of C gets the same
- * bits whatever m and whichever slice of columns holds it. */
+/* float32 panels. */
+BLK_API void blk_sgemm_panels(int isa, int m, int n, int k, float alpha, const float* a, int lda,
+                              const float* panels, float beta, float* c, int ldc);
+
+/* bfloat16 panels (the upper 16 bits of a float32, in a uint16_t): each element is widened to float32
+ * exactly in a register; A, the products, the sums and C are float32. */
 BLK_API void blk_sgemm_bf16_panels(int isa, int m, int n, int k, float alpha, const float* a, int lda,
                                    const uint16_t* panels, float beta, float* c, int ldc);
 

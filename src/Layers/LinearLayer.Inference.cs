@@ -31,9 +31,8 @@ public abstract partial class LinearLayer
 
     /// <summary>
     /// Asks the backend for the weight in the form its forward multiplies fastest, and uses it until
-    /// <see cref="PrepareForTraining"/>: on the CPU, <c>Linear</c> keeps a transposed copy of its weight
-    /// (as large as the weight) and multiplies by it at the batch sizes where that is faster; on CUDA the
-    /// weight is used as it is. A second call does nothing. The same as
+    /// <see cref="PrepareForTraining"/>: on the CPU, a copy of the weight in the kernels' panels (as large as
+    /// the weight), multiplied by one kernel at every batch size; on CUDA the weight is used as it is. A second call does nothing. The same as
     /// <c>PrepareForInference(WeightPrecision.Float32)</c>.
     /// </summary>
     /// <remarks>
@@ -41,7 +40,7 @@ public abstract partial class LinearLayer
     /// never on earlier calls. A prepared and an unprepared layer may differ in the last bits at batch sizes
     /// where the prepared form takes another route (both are within the float32 bound of docs/accuracy.md).</para>
     /// <para>While prepared, <c>Weight.CopyFrom</c>, <c>Weight.Clear</c> and <see cref="ResetParameters(int?)"/>
-    /// refresh the prepared weight (on the CPU, one transpose per write), and writable views of the weight
+    /// refresh the prepared weight (on the CPU, one repacking per write), and writable views of the weight
     /// (<c>AsSpan()</c>, <c>Slice</c>, a <c>BlasSpan</c>) are refused with <see cref="InvalidOperationException"/>.
     /// <c>Backward</c> works as before; gradients do not use the prepared form. Training loops that write
     /// the weight every step should stay unprepared and pay for no copy.</para>

@@ -79,17 +79,24 @@ public class BFloat16LayerTests
                 BFloat16Bits.Widen(bits, rounded);
                 float[] c0 = TestData.Uniform(m * n, m + 2);
                 float[] y = (float[])c0.Clone();
-                // The kernel reads op(W) [k, n] in panels; W is [n, k] for X·Wᵀ, [k, n] for X·W.
-                ushort[] panels = new ushort[BFloat16Panels.Length(n, k)];
-                fixed (float* px = x, py = y)
-                fixed (ushort* pp = panels)
+                float[] y32 = (float[])c0.Clone();
+                // The kernels read op(W) [k, n] in panels; W is [n, k] for X·Wᵀ, [k, n] for X·W. The float32
+                // panels hold the same (rounded) values as the bfloat16 ones.
+                ushort[] panels = new ushort[WeightPanels.Length(n, k)];
+                float[] panels32 = new float[panels.Length];
+                fixed (float* px = x, py = y, py32 = y32, pr = rounded, pp32 = panels32)
+                fixed (ushort* pb = bits, pp = panels)
                 {
-                    BFloat16Panels.Pack(bits, transposed, n, k, pp);
+                    WeightPanels.Pack(pb, transposed, n, k, pp);
+                    WeightPanels.Pack(pr, transposed, n, k, pp32);
                     Native.Interop.Kernels.blk_sgemm_bf16_panels(isa, m, n, k, 1f, px, k, pp, 0.5f, py, n);
+                    Native.Interop.Kernels.blk_sgemm_panels(isa, m, n, k, 1f, px, k, pp32, 0.5f, py32, n);
                 }
 
-                Tolerance.AssertWithin($"isa {isa} {(transposed ? "X·Wᵀ" : "X·W")} m={m}", k, y, m, n,
-                    Expected.Gemm(Transpose.NoTrans, transposed ? Transpose.Trans : Transpose.NoTrans, m, n, k, 1f, x, k, rounded, transposed ? k : n, 0.5f, c0, n));
+                var expected = Expected.Gemm(Transpose.NoTrans, transposed ? Transpose.Trans : Transpose.NoTrans, m, n, k, 1f, x, k, rounded, transposed ? k : n, 0.5f, c0, n);
+                Tolerance.AssertWithin($"isa {isa} bfloat16 {(transposed ? "X·Wᵀ" : "X·W")} m={m}", k, y, m, n, expected);
+                Tolerance.AssertWithin($"isa {isa} float32 {(transposed ? "X·Wᵀ" : "X·W")} m={m}", k, y32, m, n, expected);
+                Assert.True(y.AsSpan().SequenceEqual(y32), $"isa {isa} m={m}: the bfloat16 and float32 panels of the same values differ");
             }
         }
     }
@@ -123,18 +130,22 @@ public class BFloat16LayerTests
         return data;
     }
 
-    /// <summary>A row's output has the same bits alone and in batches of any size (the kernel's blocking does not
-    /// depend on the batch, and a thread's slice of columns does not change a column's sums).</summary>
+    /// <summary>On the kernels' panels (float32 and bfloat16), a row's output has the same bits alone and in
+    /// batches of any size (the kernel's blocking does not depend on the batch, and a thread's slice of columns
+    /// does not change a column's sums).</summary>
     [SkippableTheory]
-    [InlineData(TestBackends.Cpu)]
-    [InlineData(TestBackends.CpuAvx2)]
-    public void A_row_gives_the_same_bits_in_any_batch(TestBackend route)
+    [InlineData(TestBackends.Cpu, WeightPrecision.Float32)]
+    [InlineData(TestBackends.Cpu, WeightPrecision.BFloat16)]
+    [InlineData(TestBackends.CpuAvx2, WeightPrecision.Float32)]
+    [InlineData(TestBackends.CpuAvx2, WeightPrecision.BFloat16)]
+    public void A_row_gives_the_same_bits_in_any_batch(TestBackend route, WeightPrecision precision)
     {
         BlasBackend backend = TestBackends.Get(route);
+        Skip.IfNot(((CpuBackend)backend).PreparesPanels, "the routing has no kernels");
         foreach (LayerKind form in new[] { LayerFactory.Linear, LayerFactory.ParameterLinear })
         {
             using LinearLayer layer = LayerFactory.Create(form, 700, 1000, bias: true, backend, seed: 8);
-            layer.PrepareForInference(WeightPrecision.BFloat16);
+            layer.PrepareForInference(precision);
             float[] x = TestData.Uniform(300 * 700, 13);
             float[] all = layer.Forward(x);
             foreach (int batch in new[] { 1, 2, 7, 8, 9, 31, 129 })
@@ -280,7 +291,7 @@ public class BFloat16LayerTests
     internal static ushort[] PreparedBits(LinearLayer layer)
     {
         var bits = new ushort[layer.InFeatures * layer.OutFeatures];
-        ((CpuBFloat16Weight)layer.Prepared!).CopyToBFloat16(bits);
+        ((CpuPanelWeight)layer.Prepared!).CopyToBFloat16(bits);
         return bits;
     }
 

@@ -205,11 +205,19 @@ public sealed partial class CpuBackend : BlasBackend
 
     private protected override HostStaging CreateHostStagingCore() => new CpuHostStaging(this);
 
+    /// <summary>
+    /// Whether a float32 prepared weight is held in the kernels' panels (<see cref="CpuPanelWeight"/>): where the
+    /// routing has the kernels. Otherwise it is <see cref="CpuPreparedWeight"/>.
+    /// </summary>
+    internal bool PreparesPanels => _router.Table.HasKernels;
+
     private protected override PreparedWeight PrepareWeightCore(BlasBuffer weight, Transpose trans, int n, int k) =>
-        new CpuPreparedWeight(this, weight, trans, n, k);
+        PreparesPanels
+            ? new CpuPanelWeight(this, weight, trans, n, k, WeightPrecision.Float32)
+            : new CpuPreparedWeight(this, weight, trans, n, k);
 
     private protected override PreparedWeight PrepareBFloat16Core(BlasBuffer weight, Transpose trans, int n, int k) =>
-        new CpuBFloat16Weight(this, weight, trans, n, k);
+        new CpuPanelWeight(this, weight, trans, n, k, WeightPrecision.BFloat16);
 
     private protected override BlasBuffer AllocateCore(int[] shape, long length) => new HostBuffer(this, shape, length);
 
@@ -227,8 +235,8 @@ public sealed partial class CpuBackend : BlasBackend
         }
     }
 
-    /// <summary>Y = X·op(W) + β·Y with op(W) bfloat16 in panels (<see cref="CpuBFloat16Weight"/>); operands checked and pinned by the caller.</summary>
-    internal unsafe void GemmBFloat16(int m, int n, int k, float* x, ushort* panels, float beta, float* y)
+    /// <summary>Y = X·op(W) + β·Y with op(W) in panels (<see cref="CpuPanelWeight"/>); operands checked and pinned by the caller.</summary>
+    internal unsafe void GemmPanels(WeightPrecision precision, int m, int n, int k, float* x, void* panels, float beta, float* y)
     {
         if (m == 0)
         {
@@ -237,7 +245,7 @@ public sealed partial class CpuBackend : BlasBackend
 
         using (CpuGate.Enter())
         {
-            _router.GemmBFloat16(m, n, k, x, panels, beta, y);
+            _router.GemmPanels(precision, m, n, k, x, panels, beta, y);
         }
     }
 

@@ -1,10 +1,11 @@
 namespace BlasLinear.Backends;
 
 /// <summary>
-/// A weight prepared on the CPU. For X·Wᵀ with W stored n×k (<c>Linear</c>), the routes compute X·W
-/// faster from a few rows up (docs/cpu-routes.md), so the prepared form holds Wᵀ as well, k×n, rebuilt
-/// after every write to W; each product takes the direct or the transposed route by its row count alone.
-/// Otherwise the weight is multiplied as it is.
+/// A float32 weight prepared on the CPU where the routing has no kernels (they prepare <see cref="CpuPanelWeight"/>:
+/// <see cref="CpuBackend.PreparesPanels"/>). For X·Wᵀ with W stored n×k (<c>Linear</c>), oneDNN computes X·W
+/// faster from a few rows up (docs/cpu-routes.md), so on <see cref="CpuRouting.Auto"/> the prepared form holds
+/// Wᵀ as well, k×n, rebuilt after every write to W; each product takes the direct or the transposed route by
+/// its row count alone. Otherwise the weight is multiplied as it is.
 /// </summary>
 internal sealed class CpuPreparedWeight : PreparedWeight
 {

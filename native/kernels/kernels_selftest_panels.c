@@ -1,12 +1,12 @@
-/* Checks the bfloat16-weight product (blk_sgemm_bf16_panels) on every code path this CPU runs (AVX-512 when
- * blk_cpu_isa() says so, AVX2 when the CPU has AVX2 and FMA) against a float64 triple loop over the same
- * bfloat16 weights widened exactly: 3,000 random shapes with ragged m, n and k around the tiles, padded
+/* Checks the products with a weight in panels, float32 (blk_sgemm_panels) and bfloat16 (blk_sgemm_bf16_panels),
+ * on every code path this CPU runs (AVX-512 when blk_cpu_isa() says so, AVX2 when the CPU has AVX2 and FMA)
+ * against a float64 triple loop over the same weights (bfloat16 ones widened exactly), for each type: 3,000 random shapes with ragged m, n and k around the tiles, padded
  * leading dimensions whose padding must come back untouched, α and β cycling, β = 0 over NaN-filled outputs
  * (never read), k past the blocking (256) in every 20th case and past 1000 in every 50th, m past the row
  * blocking (128) in every 25th. Every case is computed in two column slices (the first a multiple of 16
  * wide, as the router splits), and every 10th also row by row, which must give the same bits as the batch.
  * Tolerance (docs/accuracy.md): |ĉ − c| ≤ (k + 2)·2⁻²³·G, G = |α|·Σ|a||b| + |β|·|c₀|.
- * Exits 0 with "kernels_selftest_bf16: ok", 1 with the first failures, 77 (skipped) with no path to run. */
+ * Exits 0 with "kernels_selftest_panels: ok", 1 with the first failures, 77 (skipped) with no path to run. */
 #include "blaslinear_kernels.h"
 
 #include <math.h>
@@ -36,7 +36,17 @@ static uint16_t random_bf16(void)
     return (uint16_t)(u >> 16);
 }
 
-static int check_path(int isa, const char* name)
+/* The product with the float32 or the bfloat16 panels (the same values). */
+static void multiply(int bf16, int isa, int m, int n, int k, float alpha, const float* a, int lda,
+                     const float* panels, const uint16_t* panels_bf16, float beta, float* c, int ldc)
+{
+    if (bf16)
+        blk_sgemm_bf16_panels(isa, m, n, k, alpha, a, lda, panels_bf16, beta, c, ldc);
+    else
+        blk_sgemm_panels(isa, m, n, k, alpha, a, lda, panels, beta, c, ldc);
+}
+
+static int check_path(int isa, const char* name, int bf16)
 {
     int failures = 0;
     for (int t = 0; t < 3000; t++) {
@@ -46,25 +56,32 @@ static int check_path(int isa, const char* name)
                     : t % 20 == 0 ? 250 + (int)(next() % 400) : 1 + (int)(next() % 70);
         const int lda = k + (int)(next() % 3), ldc = n + (int)(next() % 3);
         const float alpha = (t & 4) ? -0.5f : 1.0f, beta = (t % 5 == 0) ? 0.0f : (t % 5 == 1) ? 1.0f : 0.25f;
-        const int panel_count = (n + BLK_BF16_PANEL - 1) / BLK_BF16_PANEL;
+        const int panel_count = (n + BLK_PANEL - 1) / BLK_PANEL;
         /* The first slice: whole panels, possibly none. */
         const int whole = (int)(next() % (unsigned)panel_count);
-        const int split = BLK_BF16_PANEL * whole;
+        const int split = BLK_PANEL * whole;
         float* a = malloc(sizeof(float) * (size_t)m * lda);
-        uint16_t* w = malloc(sizeof(uint16_t) * (size_t)k * n); /* op(W) [k, n] */
-        uint16_t* panels = malloc(sizeof(uint16_t) * (size_t)panel_count * BLK_BF16_PANEL * k);
+        float* w = malloc(sizeof(float) * (size_t)k * n); /* op(W) [k, n]; for bfloat16 the widened values */
+        uint16_t* bits = malloc(sizeof(uint16_t) * (size_t)k * n);
+        float* panels = malloc(sizeof(float) * (size_t)panel_count * BLK_PANEL * k);
+        uint16_t* panels_bf16 = malloc(sizeof(uint16_t) * (size_t)panel_count * BLK_PANEL * k);
         float* c = malloc(sizeof(float) * (size_t)m * ldc);
         float* rows = malloc(sizeof(float) * (size_t)m * ldc);
         double* want = malloc(sizeof(double) * (size_t)m * ldc);
         double* bound = malloc(sizeof(double) * (size_t)m * ldc);
         for (int i = 0; i < m * lda; i++) a[i] = uniform();
-        for (int i = 0; i < k * n; i++) w[i] = random_bf16();
+        for (int i = 0; i < k * n; i++) {
+            bits[i] = random_bf16();
+            w[i] = bf16 ? (float)widen(bits[i]) : uniform();
+        }
         /* Padding columns hold random bits: the kernel must never let them reach C. */
         for (int pj = 0; pj < panel_count; pj++)
             for (int p = 0; p < k; p++)
-                for (int x = 0; x < BLK_BF16_PANEL; x++) {
-                    const int col = BLK_BF16_PANEL * pj + x;
-                    panels[((size_t)pj * k + p) * BLK_BF16_PANEL + x] = col < n ? w[(size_t)p * n + col] : random_bf16();
+                for (int x = 0; x < BLK_PANEL; x++) {
+                    const int col = BLK_PANEL * pj + x;
+                    const size_t at = ((size_t)pj * k + p) * BLK_PANEL + x;
+                    panels[at] = col < n ? w[(size_t)p * n + col] : uniform();
+                    panels_bf16[at] = col < n ? bits[(size_t)p * n + col] : random_bf16();
                 }
         for (int i = 0; i < m * ldc; i++) c[i] = (beta == 0.0f || i % ldc >= n) ? NAN : uniform();
         memcpy(rows, c, sizeof(float) * (size_t)m * ldc);
@@ -72,7 +89,7 @@ static int check_path(int isa, const char* name)
             for (int j = 0; j < n; j++) {
                 double sum = 0, g = 0;
                 for (int p = 0; p < k; p++) {
-                    double x = a[i * lda + p], y = widen(w[(size_t)p * n + j]);
+                    double x = a[i * lda + p], y = w[(size_t)p * n + j];
                     sum += x * y;
                     g += fabs(x * y);
                 }
@@ -81,12 +98,13 @@ static int check_path(int isa, const char* name)
                 bound[i * ldc + j] = (k + 2) * ldexp(1.0, -23) * (fabs(alpha) * g + fabs(beta) * fabs(c0)) + 1e-30;
             }
         if (split > 0)
-            blk_sgemm_bf16_panels(isa, m, split, k, alpha, a, lda, panels, beta, c, ldc);
-        blk_sgemm_bf16_panels(isa, m, n - split, k, alpha, a, lda, panels + (size_t)split * k, beta, c + split, ldc);
+            multiply(bf16, isa, m, split, k, alpha, a, lda, panels, panels_bf16, beta, c, ldc);
+        multiply(bf16, isa, m, n - split, k, alpha, a, lda, panels + (size_t)split * k, panels_bf16 + (size_t)split * k,
+                 beta, c + split, ldc);
         const int by_rows = t % 10 == 0;
         if (by_rows)
             for (int i = 0; i < m; i++)
-                blk_sgemm_bf16_panels(isa, 1, n, k, alpha, a + (size_t)i * lda, lda, panels, beta, rows + (size_t)i * ldc, ldc);
+                multiply(bf16, isa, 1, n, k, alpha, a + (size_t)i * lda, lda, panels, panels_bf16, beta, rows + (size_t)i * ldc, ldc);
         for (int i = 0; i < m; i++)
             for (int j = 0; j < ldc; j++) {
                 float got = c[i * ldc + j];
@@ -94,12 +112,12 @@ static int check_path(int isa, const char* name)
                 if (ok && by_rows && j < n)
                     ok = memcmp(&got, &rows[i * ldc + j], sizeof got) == 0;
                 if (!ok && failures++ < 10)
-                    printf("%s m %d n %d k %d lda %d ldc %d split %d: C[%d,%d] = %.9g (row by row %.9g), want %.9g\n", name,
-                           m, n, k, lda, ldc, split, i, j, got, by_rows ? rows[i * ldc + j] : NAN, j >= n ? NAN : want[i * ldc + j]);
+                    printf("%s %s m %d n %d k %d lda %d ldc %d split %d: C[%d,%d] = %.9g (row by row %.9g), want %.9g\n", name,
+                           bf16 ? "bfloat16" : "float32", m, n, k, lda, ldc, split, i, j, got, by_rows ? rows[i * ldc + j] : NAN, j >= n ? NAN : want[i * ldc + j]);
             }
-        free(a); free(w); free(panels); free(c); free(rows); free(want); free(bound);
+        free(a); free(w); free(bits); free(panels); free(panels_bf16); free(c); free(rows); free(want); free(bound);
     }
-    printf("kernels_selftest_bf16: %s %s\n", name, failures ? "FAILED" : "ok");
+    printf("kernels_selftest_panels: %s %s %s\n", name, bf16 ? "bfloat16" : "float32", failures ? "FAILED" : "ok");
     return failures;
 }
 
@@ -109,18 +127,20 @@ int main(void)
     const int avx512 = blk_cpu_isa() == BLK_ISA_AVX512;
     const int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     if (!avx512 && !avx2) {
-        puts("kernels_selftest_bf16: skipped, this CPU has neither AVX-512 nor AVX2 with FMA");
+        puts("kernels_selftest_panels: skipped, this CPU has neither AVX-512 nor AVX2 with FMA");
         return 77;
     }
     int failures = 0;
     if (avx512)
-        failures += check_path(BLK_ISA_AVX512, "AVX-512");
+        for (int bf16 = 0; bf16 <= 1; bf16++)
+            failures += check_path(BLK_ISA_AVX512, "AVX-512", bf16);
     if (avx2)
-        failures += check_path(BLK_ISA_AVX2, "AVX2");
+        for (int bf16 = 0; bf16 <= 1; bf16++)
+            failures += check_path(BLK_ISA_AVX2, "AVX2", bf16);
     if (failures) {
-        printf("kernels_selftest_bf16: %d failures\n", failures);
+        printf("kernels_selftest_panels: %d failures\n", failures);
         return 1;
     }
-    puts("kernels_selftest_bf16: ok");
+    puts("kernels_selftest_panels: ok");
     return 0;
 }
