@@ -19,6 +19,11 @@ internal sealed class ManagedWorkload : ITimedWorkload
 
     private ManagedWorkload(SweepPoint point, BlasBackend backend, ulong seed)
     {
+        if (point.Pass == Pass.Backward && point.Precision != WeightPrecision.Float32)
+        {
+            throw new ArgumentException($"{point}: a backward runs on the float32 weight; Backward on a {point.PrecisionName}-prepared layer is refused.", nameof(point));
+        }
+
         _backend = backend;
         _batch = point.Batch;
         _backward = point.Pass == Pass.Backward;
@@ -45,8 +50,13 @@ internal sealed class ManagedWorkload : ITimedWorkload
             _layer.Bias?.CopyFrom(data.Next(n));
             if (!_backward)
             {
-                // Inference as an application runs it: the weight in the form the backend multiplies fastest.
-                _layer.PrepareForInference();
+                // Inference as an application runs it: the weight in the form the backend multiplies fastest,
+                // in the point's precision; the row must say what the layer really held.
+                _layer.PrepareForInference(point.Precision);
+                if (_layer.PreparedPrecision != point.Precision)
+                {
+                    throw new InvalidOperationException($"{point}: the layer was prepared as {_layer.PreparedPrecision?.ToString() ?? "nothing"}, not {point.PrecisionName}.");
+                }
             }
         }
         catch
@@ -56,7 +66,12 @@ internal sealed class ManagedWorkload : ITimedWorkload
         }
     }
 
+    /// <exception cref="ArgumentException">A backward point with a precision other than float32.</exception>
+    /// <exception cref="NotSupportedException">The backend holds no weights of the point's precision (CUDA and bfloat16).</exception>
     public static ManagedWorkload Create(SweepPoint point, BlasBackend backend, ulong seed) => new(point, backend, seed);
+
+    /// <summary>What the layer holds for its forward: the point's precision for a forward, null for a backward (never prepared).</summary>
+    public WeightPrecision? PreparedPrecision => _layer.PreparedPrecision;
 
     public double Time(int iterations)
     {

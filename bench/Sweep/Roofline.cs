@@ -48,11 +48,14 @@ internal readonly record struct RooflineTraffic(long Bytes, long FootprintBytes)
         }
     }
 
-    /// <summary>The traffic of a sweep point: its forward+bias reads the bias; its backward runs without one.</summary>
-    public static RooflineTraffic Of(SweepPoint point, int weightElementBytes = Float32Bytes)
+    /// <summary>
+    /// The traffic of a sweep point: its forward+bias reads the bias; its backward runs without one; its
+    /// weight has the point's element size (2 bytes for a bfloat16 row).
+    /// </summary>
+    public static RooflineTraffic Of(SweepPoint point)
     {
         ArgumentNullException.ThrowIfNull(point);
-        return Of(point.Pass == Pass.Backward, point.HasBias, point.Batch, point.Shape.Out, point.Shape.In, weightElementBytes);
+        return Of(point.Pass == Pass.Backward, point.HasBias, point.Batch, point.Shape.Out, point.Shape.In, point.WeightElementBytes);
     }
 }
 

@@ -1,12 +1,13 @@
 using System.Globalization;
+using BlasLinear.Backends;
 
 namespace BlasLinear.Bench.Sweep;
 
-/// <summary>Parses the sweep's arguments: [--quick] [--backend …] [--cpu-routes LIST] [--shapes LIST] [--batches LIST] [--out DIR] [--threads N].</summary>
+/// <summary>Parses the sweep's arguments: [--quick] [--backend …] [--cpu-routes LIST] [--precision LIST] [--shapes LIST] [--batches LIST] [--out DIR] [--threads N].</summary>
 internal static class SweepCommandLine
 {
     public const string Usage = """
-        usage: BlasLinear.Bench [--quick] [--backend auto|cpu|cuda|all] [--cpu-routes LIST]
+        usage: BlasLinear.Bench [--quick] [--backend auto|cpu|cuda|all] [--cpu-routes LIST] [--precision LIST]
                                 [--shapes LIST] [--batches LIST] [--out DIR] [--threads N]
                BlasLinear.Bench demo
                BlasLinear.Bench bdn [BenchmarkDotNet arguments, e.g. --filter * --job short]
@@ -20,6 +21,10 @@ internal static class SweepCommandLine
                         ROUTE:ISA forces the kernels' path for that item (ISA: auto, avx512, avx2), e.g.
                         kernels:avx2,kernels:avx512 (results.csv names it cpu-kernels-avx2); without :ISA the
                         path is BLASLINEAR_KERNELS_ISA's, the widest when unset
+          --precision   comma-separated weight precisions, each measured as its own row beside the others:
+                        float32 (default), bfloat16; e.g. float32,bfloat16. bfloat16 rows are forward passes
+                        on CPU backends (the layer prepared with WeightPrecision.BFloat16), against the same
+                        float32 floor; the backward and CUDA backends have none
           --shapes      comma-separated INxOUT, e.g. 1024x1024,4096x4096 (default: the preset's)
           --batches     comma-separated batch sizes, e.g. 1,4,5,16,17 (default: the preset's)
           --out DIR     results folder (default results/<yyyyMMdd-HHmmss>/)
@@ -59,6 +64,16 @@ internal static class SweepCommandLine
 
                     options = options with { CpuRouting = routes };
                     break;
+                case "--precision" when i + 1 < args.Count:
+                    List<WeightPrecision>? precisions = ParseList(args[++i], PrecisionNames.Parse);
+                    if (precisions is null)
+                    {
+                        error = $"--precision '{args[i]}' is not a comma-separated list of the accepted values, each at most once: {PrecisionNames.Accepted}.";
+                        return null;
+                    }
+
+                    options = options with { Precisions = precisions };
+                    break;
                 case "--shapes" when i + 1 < args.Count:
                     List<FeatureShape>? shapes = ParseList(args[++i], ParseShape);
                     if (shapes is null)
@@ -91,7 +106,7 @@ internal static class SweepCommandLine
 
                     options = options with { Threads = threads };
                     break;
-                case "--backend" or "--cpu-routes" or "--shapes" or "--batches" or "--out" or "--threads":
+                case "--backend" or "--cpu-routes" or "--precision" or "--shapes" or "--batches" or "--out" or "--threads":
                     error = $"{arg} needs a value.";
                     return null;
                 default:

@@ -1,4 +1,5 @@
 using System.Globalization;
+using BlasLinear.Backends;
 
 namespace BlasLinear.Bench.Sweep;
 
@@ -42,6 +43,12 @@ internal sealed record SweepOptions
     public IReadOnlyList<LayerForm> Layers { get; init; } = [LayerForm.Linear, LayerForm.ParameterLinear];
 
     public IReadOnlyList<Pass> Passes { get; init; } = [Pass.Forward, Pass.ForwardWithBias, Pass.Backward];
+
+    /// <summary>
+    /// The weight precisions, each measured as its own variant of a point, side by side in one run:
+    /// bfloat16 applies to the forward passes on backends that hold bfloat16 weights (the CPU).
+    /// </summary>
+    public IReadOnlyList<WeightPrecision> Precisions { get; init; } = [WeightPrecision.Float32];
 
     /// <summary>Managed/floor sample pairs per point.</summary>
     public int Pairs { get; init; } = 7;
@@ -103,5 +110,10 @@ internal sealed record SweepOptions
     private static long DefaultMemoryBudget() => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2;
 
     public string Describe() => string.Create(CultureInfo.InvariantCulture,
-        $"{(Quick ? "quick" : "full")} sweep, {Pairs} pairs per point, samples ≥ {MinSampleSeconds * 1000:0} ms, seed {Seed}");
+        $"{(Quick ? "quick" : "full")} sweep, {Pairs} pairs per point, samples ≥ {MinSampleSeconds * 1000:0} ms, seed {Seed}{DescribePrecisions()}");
+
+    /// <summary>Nothing for the default float32 alone, so such a run reads as it always has.</summary>
+    private string DescribePrecisions() => Precisions.SequenceEqual([WeightPrecision.Float32])
+        ? ""
+        : ", weights " + string.Join(" and ", Precisions.Select(PrecisionNames.Of));
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using BlasLinear.Backends;
 
 namespace BlasLinear.Bench.Sweep;
 
@@ -8,6 +9,9 @@ internal sealed class SweepPlan
     // Samples per point beyond the timed pairs: the discarded first call and about two calibration
     // runs for each side.
     private const int OverheadSamples = 6;
+
+    private const string BackwardRefusal =
+        "Backward on a layer prepared with WeightPrecision.BFloat16 throws InvalidOperationException: its gradients would be those of other weights than the forward used";
 
     private SweepPlan(IReadOnlyList<SweepPoint> points, IReadOnlyList<string> trimmed)
     {
@@ -21,35 +25,48 @@ internal sealed class SweepPlan
     public IReadOnlyList<string> Trimmed { get; }
 
     /// <summary>
-    /// Every combination of the options' shapes, batches, layer forms and passes, less those whose
-    /// memory exceeds the budget or whose estimated time (at <paramref name="peakGflops"/>, which is
-    /// optimistic, so the estimate is a lower bound) exceeds the per-point budget.
+    /// Every combination of the options' shapes, batches, layer forms, passes and precisions (bfloat16 for
+    /// the forward passes only), less those whose memory exceeds the budget or whose estimated time (at
+    /// <paramref name="peakGflops"/>, which is optimistic, so the estimate is a lower bound) exceeds the
+    /// per-point budget. The precisions of one layer and pass come one after the other, so that they are
+    /// measured moments apart and sit in adjacent rows.
     /// </summary>
     public static SweepPlan Create(SweepOptions options, double peakGflops)
     {
         var points = new List<SweepPoint>();
         var trimmed = new List<string>(options.PresetNotes);
+        if (options.Precisions.Contains(WeightPrecision.BFloat16) && options.Passes.Contains(Pass.Backward))
+        {
+            trimmed.Add(options.Precisions.Contains(WeightPrecision.Float32)
+                ? $"backward: no bfloat16 rows, by design ({BackwardRefusal}); the backward is measured in float32 only"
+                : $"backward: not measured, no bfloat16 rows by design ({BackwardRefusal}), and float32 was not asked for");
+        }
+
         foreach (FeatureShape shape in options.Shapes)
         {
             foreach (int batch in options.Batches)
             {
                 foreach (Pass pass in options.Passes)
                 {
-                    var candidates = options.Layers.Select(layer => new SweepPoint(shape, batch, layer, pass)).ToList();
-                    if (candidates.Count == 0)
-                    {
-                        continue;
-                    }
+                    List<SweepPoint> candidates =
+                    [
+                        .. from layer in options.Layers
+                           from precision in options.Precisions
+                           where pass != Pass.Backward || precision == WeightPrecision.Float32
+                           select new SweepPoint(shape, batch, layer, pass, precision),
+                    ];
 
-                    string? reason = WhyTrim(candidates[0], options, peakGflops);
-                    if (reason is null)
+                    // A bfloat16 variant holds one more copy of the weight, so each variant is judged on its own.
+                    foreach (var group in candidates.GroupBy(c => WhyTrim(c, options, peakGflops)))
                     {
-                        points.AddRange(candidates);
-                    }
-                    else
-                    {
+                        if (group.Key is not string reason)
+                        {
+                            points.AddRange(group);
+                            continue;
+                        }
+
                         trimmed.Add(string.Create(CultureInfo.InvariantCulture,
-                            $"{shape} batch {batch} {candidates[0].PassName} ({string.Join(", ", candidates.Select(c => c.LayerName))}): {reason}"));
+                            $"{shape} batch {batch} {group.First().PassName} ({string.Join(", ", group.Select(c => c.VariantName))}): {reason}"));
                     }
                 }
             }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using BlasLinear.Backends;
 
 namespace BlasLinear.Bench.Sweep;
 
@@ -27,12 +28,18 @@ internal readonly record struct FeatureShape(int In, int Out)
     public string FileToken => string.Create(CultureInfo.InvariantCulture, $"{In}x{Out}");
 }
 
-/// <summary>One measurement of the sweep: a layer form and pass at one shape and batch size.</summary>
-internal sealed record SweepPoint(FeatureShape Shape, int Batch, LayerForm Layer, Pass Pass)
+/// <summary>
+/// One measurement of the sweep: a layer form and pass at one shape and batch size, with the weight in
+/// the precision its layer is prepared with (float32, or bfloat16 for a forward on the CPU).
+/// </summary>
+internal sealed record SweepPoint(FeatureShape Shape, int Batch, LayerForm Layer, Pass Pass, WeightPrecision Precision = WeightPrecision.Float32)
 {
+    private const int BFloat16Bytes = 2;
+
     /// <summary>
     /// The floor operation computing the same GEMMs. The with-bias forward is compared with the floor's
-    /// bias-free forward on purpose: the ratio then shows what the bias costs.
+    /// bias-free forward on purpose: the ratio then shows what the bias costs. The floor is the float32
+    /// call at every precision, so a bfloat16 row's ratio is its speed-up over the same raw call.
     /// </summary>
     public FloorOp FloorOp => (Layer, Pass) switch
     {
@@ -57,7 +64,8 @@ internal sealed record SweepPoint(FeatureShape Shape, int Batch, LayerForm Layer
 
     /// <summary>
     /// Bytes held while the point runs: the floor's buffers, the layer's parameters and gradients,
-    /// the managed side's input and output buffers, and the host arrays its data is generated in.
+    /// the managed side's input and output buffers, the host arrays its data is generated in, and a
+    /// bfloat16 layer's rounded copy of the weight.
     /// </summary>
     public long EstimatedBytes
     {
@@ -67,9 +75,19 @@ internal sealed record SweepPoint(FeatureShape Shape, int Batch, LayerForm Layer
             long floor = Pass == Pass.Backward ? (2 * mk) + (2 * nk) + mn : mk + nk + mn;
             long managed = (2 * nk) + (Pass == Pass.Backward ? (2 * mk) + mn : mk + mn);
             long generated = mk + nk + mn;
-            return sizeof(float) * (floor + managed + generated);
+            long rounded = Precision == WeightPrecision.BFloat16 ? nk * BFloat16Bytes : 0;
+            return (sizeof(float) * (floor + managed + generated)) + rounded;
         }
     }
+
+    /// <summary>Bytes per element of the weight the layer's forward reads: 4 for float32, 2 for bfloat16.</summary>
+    public int WeightElementBytes => Precision == WeightPrecision.BFloat16 ? BFloat16Bytes : sizeof(float);
+
+    /// <summary>The precision as results.csv writes it: <c>float32</c> or <c>bfloat16</c>.</summary>
+    public string PrecisionName => PrecisionNames.Of(Precision);
+
+    /// <summary>The layer, and its precision when that is not float32: <c>Linear</c>, <c>Linear bfloat16</c>.</summary>
+    public string VariantName => Precision == WeightPrecision.Float32 ? LayerName : $"{LayerName} {PrecisionName}";
 
     /// <summary>Whether the layer has a bias: only the forward+bias pass (the backward runs without one).</summary>
     public bool HasBias => Pass == Pass.ForwardWithBias;
@@ -83,6 +101,7 @@ internal sealed record SweepPoint(FeatureShape Shape, int Batch, LayerForm Layer
         _ => "backward",
     };
 
-    public override string ToString() =>
-        string.Create(CultureInfo.InvariantCulture, $"{LayerName} {PassName} {Shape} batch {Batch}");
+    public override string ToString() => Precision == WeightPrecision.Float32
+        ? string.Create(CultureInfo.InvariantCulture, $"{LayerName} {PassName} {Shape} batch {Batch}")
+        : string.Create(CultureInfo.InvariantCulture, $"{LayerName} {PassName} {Shape} batch {Batch} ({PrecisionName} weight)");
 }

@@ -10,12 +10,12 @@ namespace BlasLinear.Bench.Sweep;
 /// </summary>
 internal sealed class SweepRunner : IDisposable
 {
-    private readonly List<(BackendInfo Info, BlasBackend Backend)> _backends;
+    private readonly List<OpenedBackend> _backends;
     private readonly DateTimeOffset _started;
     private readonly long _startTimestamp;
 
     private SweepRunner(
-        SweepOptions options, List<(BackendInfo, BlasBackend)> backends, List<string> notes,
+        SweepOptions options, List<OpenedBackend> backends, List<string> notes,
         PeakMeasurement peak, SweepPlan plan, BandwidthMeasurement bandwidth, DateTimeOffset started, long startTimestamp)
     {
         Options = options;
@@ -42,7 +42,7 @@ internal sealed class SweepRunner : IDisposable
 
     public IReadOnlyList<BackendInfo> Backends => [.. _backends.Select(b => b.Info)];
 
-    public int TotalPoints => Plan.Points.Count * _backends.Count;
+    public int TotalPoints => _backends.Sum(b => PointsFor(Plan, b).Count);
 
     /// <exception cref="BackendUnavailableException">A backend asked for by name cannot be used here.</exception>
     public static SweepRunner Prepare(SweepOptions options)
@@ -51,20 +51,20 @@ internal sealed class SweepRunner : IDisposable
         DateTimeOffset started = DateTimeOffset.Now;
         long startTimestamp = Stopwatch.GetTimestamp();
         var notes = new List<string>();
-        List<(BackendInfo, BlasBackend)> backends = OpenBackends(options, notes);
+        List<OpenedBackend> backends = OpenBackends(options, notes);
         try
         {
             var peak = PeakMeasurement.Measure(options.PeakSize, options.PeakRepetitions, options.Seed);
             var plan = SweepPlan.Create(options, peak.Gflops);
             notes.AddRange(plan.Trimmed);
-            var bandwidth = MeasureBandwidth(options, plan);
+            var bandwidth = MeasureBandwidth(options, MeasuredPoints(plan, backends));
             return new SweepRunner(options, backends, notes, peak, plan, bandwidth, started, startTimestamp);
         }
         catch
         {
-            foreach ((_, BlasBackend backend) in backends)
+            foreach (OpenedBackend opened in backends)
             {
-                backend.Dispose();
+                opened.Backend.Dispose();
             }
 
             throw;
@@ -77,14 +77,16 @@ internal sealed class SweepRunner : IDisposable
         var timer = new InterleavedTimer(Options.Pairs, Options.MinSampleSeconds);
         var results = new List<PointResult>(TotalPoints);
         int index = 0;
-        foreach ((BackendInfo info, BlasBackend backend) in _backends)
+        foreach (OpenedBackend opened in _backends)
         {
-            if (Plan.Points.Count > 0)
+            (BackendInfo info, BlasBackend backend, _) = opened;
+            List<SweepPoint> points = PointsFor(Plan, opened);
+            if (points.Count > 0)
             {
-                WarmUp(backend, Plan.Points[0]);
+                WarmUp(backend, points[0]);
             }
 
-            foreach (SweepPoint point in Plan.Points)
+            foreach (SweepPoint point in points)
             {
                 observer.PointStarted(info.Name, point, index, TotalPoints);
                 PointResult result = Measure(timer, info.Name, backend, point);
@@ -95,7 +97,7 @@ internal sealed class SweepRunner : IDisposable
         }
 
         PeakMeasurement peak = Peak.Combine(PeakMeasurement.Measure(Options.PeakSize, Options.PeakRepetitions, Options.Seed));
-        BandwidthMeasurement bandwidth = Bandwidth.Combine(MeasureBandwidth(Options, Plan));
+        BandwidthMeasurement bandwidth = Bandwidth.Combine(MeasureBandwidth(Options, MeasuredPoints(Plan, _backends)));
         List<PointResult> final =
         [
             .. results.Select(r => r with { PeakGflops = peak.Gflops, Roofline = RooflineOf(r.Point, bandwidth, peak.Gflops) }),
@@ -105,11 +107,19 @@ internal sealed class SweepRunner : IDisposable
 
     public void Dispose()
     {
-        foreach ((_, BlasBackend backend) in _backends)
+        foreach (OpenedBackend opened in _backends)
         {
-            backend.Dispose();
+            opened.Backend.Dispose();
         }
     }
+
+    /// <summary>The plan's points in the precisions this backend holds, in the plan's order.</summary>
+    private static List<SweepPoint> PointsFor(SweepPlan plan, OpenedBackend backend) =>
+        [.. plan.Points.Where(p => backend.Precisions.Contains(p.Precision))];
+
+    /// <summary>Every point some backend measures, each once.</summary>
+    private static IEnumerable<SweepPoint> MeasuredPoints(SweepPlan plan, List<OpenedBackend> backends) =>
+        backends.SelectMany(b => PointsFor(plan, b)).Distinct();
 
     /// <summary>
     /// Runs the first point of a backend, both sides, for about a second and keeps nothing: the first
@@ -149,10 +159,10 @@ internal sealed class SweepRunner : IDisposable
         return RooflineEstimate.Create(point.Flops, traffic, bandwidth.FigureFor(traffic.FootprintBytes), peakGflops);
     }
 
-    /// <summary>The read bandwidth at the footprint of every planned point, with every thread.</summary>
-    private static BandwidthMeasurement MeasureBandwidth(SweepOptions options, SweepPlan plan) =>
+    /// <summary>The read bandwidth at the footprint of every point measured, with every thread.</summary>
+    private static BandwidthMeasurement MeasureBandwidth(SweepOptions options, IEnumerable<SweepPoint> points) =>
         BandwidthMeasurement.Measure(
-            plan.Points.Select(p => RooflineTraffic.Of(p).FootprintBytes), options.BandwidthThreads, options.BandwidthRepetitions);
+            points.Select(p => RooflineTraffic.Of(p).FootprintBytes), options.BandwidthThreads, options.BandwidthRepetitions);
 
     /// <summary>
     /// Each wanted backend; with --cpu-routes, auto and cpu both mean the CPU backend, once per requested
@@ -175,7 +185,7 @@ internal sealed class SweepRunner : IDisposable
         }
     }
 
-    private static List<(BackendInfo, BlasBackend)> OpenBackends(SweepOptions options, List<string> notes)
+    private static List<OpenedBackend> OpenBackends(SweepOptions options, List<string> notes)
     {
         BackendPreference[] wanted = options.Backend switch
         {
@@ -184,7 +194,7 @@ internal sealed class SweepRunner : IDisposable
             BackendChoice.All => [BackendPreference.Cpu, BackendPreference.Cuda],
             _ => [BackendPreference.Auto],
         };
-        var opened = new List<(BackendInfo, BlasBackend)>();
+        var opened = new List<OpenedBackend>();
         foreach ((BackendPreference preference, CpuRouteChoice? routes) in Expand(wanted, options.CpuRouting))
         {
             BlasBackend backend;
@@ -216,7 +226,16 @@ internal sealed class SweepRunner : IDisposable
                 BackendKind.Cuda => "cuda",
                 _ => backend.Kind.ToString(),
             };
-            opened.Add((new BackendInfo(name, backend.Describe(), threads), backend));
+            try
+            {
+                IReadOnlyList<WeightPrecision> precisions = PrecisionsHeld(backend, name, options.Precisions, notes);
+                opened.Add(new OpenedBackend(new BackendInfo(name, backend.Describe(), threads), backend, precisions));
+            }
+            catch
+            {
+                backend.Dispose();
+                throw;
+            }
         }
 
         if (opened.Count == 0)
@@ -224,11 +243,44 @@ internal sealed class SweepRunner : IDisposable
             throw new InvalidOperationException("No backend could be opened: " + string.Join("; ", notes));
         }
 
-        if (opened.Any(b => b.Item1.Name != "cpu"))
+        if (opened.Any(b => b.Info.Name != "cpu"))
         {
             notes.Add("the floor is OpenBLAS on the CPU; for a GPU backend the ratio compares it with the CPU's raw cblas_sgemm");
         }
 
         return opened;
     }
+
+    /// <summary>
+    /// The asked-for precisions this backend prepares weights in. Float32 always; any other is tried on a
+    /// one-element layer, and one the backend refuses (CUDA and bfloat16) gets a note with the backend's
+    /// own reason instead of rows.
+    /// </summary>
+    private static List<WeightPrecision> PrecisionsHeld(BlasBackend backend, string name, IReadOnlyList<WeightPrecision> wanted, List<string> notes)
+    {
+        var held = new List<WeightPrecision>();
+        foreach (WeightPrecision precision in wanted)
+        {
+            if (precision != WeightPrecision.Float32)
+            {
+                using var probe = new Linear(1, 1, bias: false, backend);
+                try
+                {
+                    probe.PrepareForInference(precision);
+                }
+                catch (NotSupportedException e)
+                {
+                    notes.Add($"backend {name}: no {PrecisionNames.Of(precision)} rows, the backend refuses {PrecisionNames.Of(precision)} weights: {e.Message}");
+                    continue;
+                }
+            }
+
+            held.Add(precision);
+        }
+
+        return held;
+    }
+
+    /// <summary>A backend the sweep opened, and the weight precisions it is measured in.</summary>
+    private sealed record OpenedBackend(BackendInfo Info, BlasBackend Backend, IReadOnlyList<WeightPrecision> Precisions);
 }
