@@ -3,7 +3,11 @@ using BlasLinear.Bench.Sweep;
 
 namespace BlasLinear.Bench.Output;
 
-/// <summary>results.csv: one row per point, machine-readable numbers (invariant culture, full precision).</summary>
+/// <summary>
+/// results.csv: one row per point, machine-readable numbers (invariant culture, full precision). Columns
+/// are only ever added at the end, so a reader that indexes them keeps working; <c>precision</c> is the
+/// weight's (float32 or bfloat16) on every row.
+/// </summary>
 internal static class CsvReportWriter
 {
     public const string Header =
@@ -12,7 +16,7 @@ internal static class CsvReportWriter
         "floor_gflops_median,floor_gflops_min,floor_gflops_max," +
         "ratio_to_floor,managed_fraction_of_peak,floor_fraction_of_peak,peak_gflops," +
         "of_roofline,floor_of_roofline,roofline_gflops,roofline_seconds,roofline_bytes,roofline_footprint_bytes," +
-        "bandwidth_gbps,bandwidth_measured_at_bytes,roofline_bound";
+        "bandwidth_gbps,bandwidth_measured_at_bytes,roofline_bound,precision";
 
     public static void Write(SweepResult result, string path)
     {
@@ -50,6 +54,7 @@ internal static class CsvReportWriter
                 Formats.Number(r.Roofline.Bandwidth.BytesPerSecond / 1e9),
                 Formats.Integer(r.Roofline.Bandwidth.MeasuredAtBytes),
                 Formats.Bound(r.Roofline.Bound),
+                r.Point.PrecisionName,
             ];
             text.AppendJoin(',', fields).AppendLine();
         }

@@ -85,11 +85,17 @@ internal static class MarkdownReportWriter
         }
 
         md.AppendLine();
+        PrecisionComparison.Append(md, result);
         RooflineReport.Append(md, result);
         if (plotFiles.Count > 0)
         {
             md.AppendLine("## Plots").AppendLine();
             md.AppendLine("GFLOP/s against batch size (log₂ axis); solid lines are the layer, dashed lines the floor, dotted lines in the same colour the roofline (the GFLOP/s it allows at each batch), the grey line the peak.").AppendLine();
+            if (ResultRows.ShowsPrecision(result))
+            {
+                md.AppendLine("Each precision is its own series, named in the legend, with its own roofline (a bfloat16 weight counts 2 bytes per element); bfloat16 series have square markers. Both precisions share the float32 floor.").AppendLine();
+            }
+
             foreach (string file in plotFiles)
             {
                 md.AppendLine(Invariant, $"![{Path.GetFileNameWithoutExtension(file)}]({Path.GetFileName(file)})").AppendLine();

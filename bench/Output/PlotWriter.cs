@@ -1,11 +1,13 @@
+using BlasLinear.Backends;
 using BlasLinear.Bench.Sweep;
 using ScottPlot;
 
 namespace BlasLinear.Bench.Output;
 
 /// <summary>
-/// One PNG per backend, shape and layer form: GFLOP/s against batch size, the layer's passes as solid
-/// lines, the floor of each pass dashed and its roofline dotted in the same colour, with the peak for scale.
+/// One PNG per backend, shape and layer form: GFLOP/s against batch size, the layer's passes (one series
+/// per pass and precision) as solid lines, the floor of each pass dashed and its roofline (one per
+/// precision) dotted in the same colour, with the peak for scale.
 /// </summary>
 internal static class PlotWriter
 {
@@ -31,40 +33,51 @@ internal static class PlotWriter
     private static void Write(IReadOnlyList<PointResult> points, double peak, string path)
     {
         PointResult first = points[0];
+        bool withPrecision = points.Any(p => p.Point.Precision != WeightPrecision.Float32);
         var plot = new Plot();
         var palette = new ScottPlot.Palettes.Category10();
         int colorIndex = 0;
         var floorsDrawn = new HashSet<FloorOp>();
-        foreach (var pass in points.GroupBy(p => p.Point.Pass).OrderBy(g => g.Key))
+        var rooflinesDrawn = new HashSet<(FloorOp, WeightPrecision)>();
+        foreach (var series in points.GroupBy(p => (p.Point.Pass, p.Point.Precision)).OrderBy(g => g.Key.Pass).ThenBy(g => g.Key.Precision))
         {
-            PointResult[] ordered = [.. pass.OrderBy(p => p.Point.Batch)];
+            PointResult[] ordered = [.. series.OrderBy(p => p.Point.Batch)];
+            SweepPoint point = ordered[0].Point;
             double[] xs = [.. ordered.Select(p => Math.Log2(p.Point.Batch))];
             Color color = palette.GetColor(colorIndex++);
+            string kind = point.Pass == Pass.Backward ? "backward" : "forward";
 
             // The floor goes first, wide and faded, so where the layer matches it the solid line sits
             // inside a dashed band instead of hiding it. forward and forward+bias share one floor, and
-            // one roofline (the bias's 4·N bytes do not move it visibly).
-            if (floorsDrawn.Add(ordered[0].Point.FloorOp))
+            // one roofline (the bias's 4·N bytes do not move it visibly); every precision shares the
+            // float32 floor, but a bfloat16 weight has its own roofline.
+            if (floorsDrawn.Add(point.FloorOp))
             {
-                string kind = ordered[0].Point.Pass == Pass.Backward ? "backward" : "forward";
                 var floor = plot.Add.Scatter(xs, [.. ordered.Select(p => p.Floor.Median)], color.WithAlpha(0.45));
                 floor.LegendText = $"floor {kind} (cblas_sgemm)";
                 floor.LinePattern = LinePattern.Dashed;
                 floor.LineWidth = 5;
                 floor.MarkerSize = 0;
+            }
 
+            if (rooflinesDrawn.Add((point.FloorOp, point.Precision)))
+            {
                 // Thin and dotted: the GFLOP/s the pass's bytes and flops allow at each batch.
                 var roofline = plot.Add.Scatter(xs, [.. ordered.Select(p => p.Roofline.Gflops)], color);
-                roofline.LegendText = $"roofline {kind}";
+                roofline.LegendText = withPrecision ? $"roofline {kind} {point.PrecisionName}" : $"roofline {kind}";
                 roofline.LinePattern = LinePattern.Dotted;
                 roofline.LineWidth = 1.5f;
                 roofline.MarkerSize = 0;
             }
 
             var managed = plot.Add.Scatter(xs, [.. ordered.Select(p => p.Managed.Median)], color);
-            managed.LegendText = $"{first.Point.LayerName} {ordered[0].Point.PassName}";
+            managed.LegendText = withPrecision ? $"{first.Point.LayerName} {point.PassName} {point.PrecisionName}" : $"{first.Point.LayerName} {point.PassName}";
             managed.LineWidth = 2;
             managed.MarkerSize = 7;
+            if (point.Precision == WeightPrecision.BFloat16)
+            {
+                managed.MarkerShape = MarkerShape.FilledSquare;
+            }
         }
 
         var peakLine = plot.Add.HorizontalLine(peak, 1, Colors.Gray, LinePattern.Dotted);

@@ -9,6 +9,11 @@ internal static class ResultRows
     {
         ArgumentNullException.ThrowIfNull(result);
         List<string> headers = ["shape", "batch", "layer", "pass", "GFLOP/s median (min–max)", "floor GFLOP/s median (min–max)", "ratio", "of peak", "of_roofline"];
+        if (ShowsPrecision(result))
+        {
+            headers.Insert(4, "precision");
+        }
+
         if (result.Backends.Count > 1)
         {
             headers.Insert(0, "backend");
@@ -18,12 +23,23 @@ internal static class ResultRows
     }
 
     /// <summary>Which columns hold numbers, to be right-aligned.</summary>
-    public static bool IsNumeric(string header) => header is not ("backend" or "shape" or "layer" or "pass");
+    public static bool IsNumeric(string header) => header is not ("backend" or "shape" or "layer" or "pass" or "precision");
+
+    /// <summary>
+    /// Whether the tables name each row's precision: only when some row is not float32, so a float32-only
+    /// run's tables read as they always have.
+    /// </summary>
+    public static bool ShowsPrecision(SweepResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return result.Points.Any(r => r.Point.Precision != Backends.WeightPrecision.Float32);
+    }
 
     public static IEnumerable<IReadOnlyList<string>> Rows(SweepResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
         bool withBackend = result.Backends.Count > 1;
+        bool withPrecision = ShowsPrecision(result);
         foreach (PointResult r in result.Points)
         {
             List<string> cells =
@@ -38,6 +54,11 @@ internal static class ResultRows
                 Formats.Percent(r.FractionOfPeak),
                 Formats.Ratio(r.OfRoofline),
             ];
+            if (withPrecision)
+            {
+                cells.Insert(4, r.Point.PrecisionName);
+            }
+
             if (withBackend)
             {
                 cells.Insert(0, r.Backend);

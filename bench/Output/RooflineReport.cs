@@ -73,13 +73,19 @@ internal static class RooflineReport
         md.AppendLine();
         md.AppendLine("### Roofline per point").AppendLine();
         bool withBackend = result.Backends.Count > 1;
-        md.AppendLine((withBackend ? "| backend " : "") + "| shape | batch | layer | pass | bytes | footprint | GB/s (measured at) | bound | roofline GFLOP/s | of_roofline | floor of_roofline |");
-        md.AppendLine((withBackend ? "|---" : "") + "|---|---:|---|---|---:|---:|---:|---|---:|---:|---:|");
+        bool withPrecision = ResultRows.ShowsPrecision(result);
+        if (withPrecision)
+        {
+            md.AppendLine("A bfloat16 row's bytes count its weight at 2 bytes per element; its floor is still the float32 call, measured against the bfloat16 row's roofline.").AppendLine();
+        }
+
+        md.AppendLine((withBackend ? "| backend " : "") + "| shape | batch | layer | pass " + (withPrecision ? "| precision " : "") + "| bytes | footprint | GB/s (measured at) | bound | roofline GFLOP/s | of_roofline | floor of_roofline |");
+        md.AppendLine((withBackend ? "|---" : "") + "|---|---:|---|---" + (withPrecision ? "|---" : "") + "|---:|---:|---:|---|---:|---:|---:|");
         foreach (PointResult r in result.Points)
         {
             RooflineEstimate roof = r.Roofline;
             md.AppendLine(Invariant,
-                $"{(withBackend ? $"| {r.Backend} " : "")}| {r.Point.Shape} | {r.Point.Batch} | {r.Point.LayerName} | {r.Point.PassName} | {Formats.Bytes(roof.Traffic.Bytes)} | {Formats.Bytes(roof.Traffic.FootprintBytes)} | {Formats.Gbps(roof.Bandwidth.BytesPerSecond)} ({Formats.Bytes(roof.Bandwidth.MeasuredAtBytes)}) | {Formats.Bound(roof.Bound)} | {Formats.Gflops(roof.Gflops)} | {Formats.Ratio(r.OfRoofline)} | {Formats.Ratio(r.FloorOfRoofline)} |");
+                $"{(withBackend ? $"| {r.Backend} " : "")}| {r.Point.Shape} | {r.Point.Batch} | {r.Point.LayerName} | {r.Point.PassName} {(withPrecision ? $"| {r.Point.PrecisionName} " : "")}| {Formats.Bytes(roof.Traffic.Bytes)} | {Formats.Bytes(roof.Traffic.FootprintBytes)} | {Formats.Gbps(roof.Bandwidth.BytesPerSecond)} ({Formats.Bytes(roof.Bandwidth.MeasuredAtBytes)}) | {Formats.Bound(roof.Bound)} | {Formats.Gflops(roof.Gflops)} | {Formats.Ratio(r.OfRoofline)} | {Formats.Ratio(r.FloorOfRoofline)} |");
         }
 
         md.AppendLine();

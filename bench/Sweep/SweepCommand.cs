@@ -74,6 +74,11 @@ internal static class SweepCommand
             : runner.Run(new PlainSweepObserver(Console.Out));
 
         console.Write(ConsoleTable.Build(result));
+        if (PrecisionComparison.BuildTable(result) is { } comparison)
+        {
+            console.Write(comparison);
+        }
+
         foreach (string note in RooflineReport.ExceedNotes(result))
         {
             console.WriteLine($"note: {note}");
