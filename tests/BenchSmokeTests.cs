@@ -73,6 +73,7 @@ public sealed class BenchSmokeTests : IDisposable
             Assert.Equal("16", cells[Column("in_features")]);
             Assert.Equal("8", cells[Column("out_features")]);
             Assert.Equal("2", cells[Column("batch")]);
+            Assert.Equal("float32", cells[Column("precision")]);
             seen.Add(cells[Column("layer")] + " " + cells[Column("pass")]);
             foreach (string name in new[] { "managed_gflops_median", "managed_gflops_min", "floor_gflops_median", "floor_gflops_min", "ratio_to_floor", "managed_fraction_of_peak", "peak_gflops" })
             {
@@ -128,6 +129,10 @@ public sealed class BenchSmokeTests : IDisposable
         Assert.Contains("### Read bandwidth per footprint", report, StringComparison.Ordinal);
         Assert.Contains("| 16→8 | 2 | Linear | backward | 1.8 KiB | 1.3 KiB |", report, StringComparison.Ordinal);
 
+        // A float32-only run's tables read as before the precision column existed.
+        Assert.Contains("| shape | batch | layer | pass | GFLOP/s median (min–max) |", report, StringComparison.Ordinal);
+        Assert.DoesNotContain("bfloat16", report, StringComparison.Ordinal);
+
         string[] plots = Directory.GetFiles(_folder, "*.png");
         Assert.Equal(2, plots.Length);
         byte[] pngSignature = [0x89, (byte)'P', (byte)'N', (byte)'G'];
@@ -144,6 +149,7 @@ public sealed class BenchSmokeTests : IDisposable
         Assert.Contains("ParameterLinear", table.ToString(), StringComparison.Ordinal);
         Assert.Contains("forward+bias", table.ToString(), StringComparison.Ordinal);
         Assert.Contains("of_roofline", table.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("precision", table.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
