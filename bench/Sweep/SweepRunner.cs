@@ -195,19 +195,55 @@ internal sealed class SweepRunner : IDisposable
             _ => [BackendPreference.Auto],
         };
         var opened = new List<OpenedBackend>();
-        foreach ((BackendPreference preference, CpuRouteChoice? routes) in Expand(wanted, options.CpuRouting))
+        try
         {
-            BlasBackend backend;
-            try
+            foreach ((BackendPreference preference, CpuRouteChoice? routes) in Expand(wanted, options.CpuRouting))
             {
-                backend = routes is CpuRouteChoice pinned ? pinned.Create() : BlasBackend.Create(preference);
+                if (Open(options, preference, routes, notes) is OpenedBackend backend)
+                {
+                    opened.Add(backend);
+                }
             }
-            catch (BackendUnavailableException e) when (options.Backend == BackendChoice.All || options.CpuRouting is { Count: > 1 })
+        }
+        catch
+        {
+            foreach (OpenedBackend backend in opened)
             {
-                notes.Add($"backend {preference}{(routes is null ? "" : $" ({routes})")}: skipped, not available here: {e.Message}");
-                continue;
+                backend.Backend.Dispose();
             }
 
+            throw;
+        }
+
+        if (opened.Count == 0)
+        {
+            throw new InvalidOperationException("No backend could be opened: " + string.Join("; ", notes));
+        }
+
+        if (opened.Any(b => b.Info.Name != "cpu"))
+        {
+            notes.Add("the floor is OpenBLAS on the CPU; for a GPU backend the ratio compares it with the CPU's raw cblas_sgemm");
+        }
+
+        return opened;
+    }
+
+    /// <summary>One backend, named and with its precisions; null when it is skipped (with a note).</summary>
+    private static OpenedBackend? Open(SweepOptions options, BackendPreference preference, CpuRouteChoice? routes, List<string> notes)
+    {
+        BlasBackend backend;
+        try
+        {
+            backend = routes is CpuRouteChoice pinned ? pinned.Create() : BlasBackend.Create(preference);
+        }
+        catch (BackendUnavailableException e) when (options.Backend == BackendChoice.All || options.CpuRouting is { Count: > 1 })
+        {
+            notes.Add($"backend {preference}{(routes is null ? "" : $" ({routes})")}: skipped, not available here: {e.Message}");
+            return null;
+        }
+
+        try
+        {
             int? threads = null;
             if (backend is CpuBackend openBlas)
             {
@@ -226,29 +262,14 @@ internal sealed class SweepRunner : IDisposable
                 BackendKind.Cuda => "cuda",
                 _ => backend.Kind.ToString(),
             };
-            try
-            {
-                IReadOnlyList<WeightPrecision> precisions = PrecisionsHeld(backend, name, options.Precisions, notes);
-                opened.Add(new OpenedBackend(new BackendInfo(name, backend.Describe(), threads), backend, precisions));
-            }
-            catch
-            {
-                backend.Dispose();
-                throw;
-            }
+            List<WeightPrecision> precisions = PrecisionsHeld(backend, name, options.Precisions, notes);
+            return new OpenedBackend(new BackendInfo(name, backend.Describe(), threads), backend, precisions);
         }
-
-        if (opened.Count == 0)
+        catch
         {
-            throw new InvalidOperationException("No backend could be opened: " + string.Join("; ", notes));
+            backend.Dispose();
+            throw;
         }
-
-        if (opened.Any(b => b.Info.Name != "cpu"))
-        {
-            notes.Add("the floor is OpenBLAS on the CPU; for a GPU backend the ratio compares it with the CPU's raw cblas_sgemm");
-        }
-
-        return opened;
     }
 
     /// <summary>
