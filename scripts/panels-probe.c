@@ -41,8 +41,8 @@ static void run(int route)
         case 0: blk_sgemm_abt(isa, m, w, k, 1, X, k, W + (size_t)j0 * k, k, 0, Y + j0, n); break;
         case 1: dnnl_sgemm('N', 'N', m, w, k, 1, X, k, Wt + j0, n, 0, Y + j0, n); break;
         case 2: blk_sgemm_ab(isa, m, w, k, 1, X, k, Wt + j0, n, 0, Y + j0, n); break;
-        case 3: blk_sgemm_panels(isa, m, w, k, 1, X, k, P + (size_t)j0 * k, 0, Y + j0, n); break;
-        case 4: blk_sgemm_bf16_panels(isa, m, w, k, 1, X, k, Pb + (size_t)j0 * k, 0, Y + j0, n); break;
+        case 3: blk_sgemm_panels(isa, m, w, k, 1, X, k, P + (size_t)j0 * k, 0, NULL, Y + j0, n); break;
+        case 4: blk_sgemm_bf16_panels(isa, m, w, k, 1, X, k, Pb + (size_t)j0 * k, 0, NULL, Y + j0, n); break;
         }
     }
 }

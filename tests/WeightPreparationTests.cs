@@ -213,4 +213,41 @@ public class WeightPreparationMemoryTests
         Assert.Equal(live, AlignedHostMemoryHandle.LiveCount);
         Assert.Throws<ObjectDisposedException>(layer.PrepareForInference);
     }
+
+    /// <summary>
+    /// PreparedWeight.Multiply with a bias gives the bits of writing the bias into every row and multiplying with
+    /// β = 1 (the kernels add it as they store; other forms do exactly that), at batches on each side of the
+    /// kernels' blocking, for both layouts and precisions; a bias of the wrong length is refused before any call.
+    /// </summary>
+    [SkippableTheory]
+    [MemberData(nameof(TestBackends.NamesWithAvx2), MemberType = typeof(TestBackends))]
+    public void Multiply_with_a_bias_equals_the_bias_written_first(TestBackend backendName)
+    {
+        BlasBackend backend = TestBackends.Get(backendName);
+        const int n = 97, k = 300;
+        foreach (Transpose trans in new[] { Transpose.Trans, Transpose.NoTrans })
+        {
+            foreach (WeightPrecision precision in backend.Kind == BackendKind.Cpu ? [WeightPrecision.Float32, WeightPrecision.BFloat16] : new[] { WeightPrecision.Float32 })
+            {
+                using BlasBuffer w = backend.Allocate(trans == Transpose.Trans ? n : k, trans == Transpose.Trans ? k : n);
+                w.CopyFrom(TestData.Uniform(n * k, 1));
+                using PreparedWeight prepared = backend.PrepareWeight(w, trans, n, k, precision);
+                using BlasBuffer bias = backend.Allocate(n);
+                bias.CopyFrom(TestData.Uniform(n, 2));
+                foreach (int m in new[] { 1, 8, 9, 130 })
+                {
+                    using BlasBuffer x = backend.Allocate(m, k), fused = backend.Allocate(m, n), written = backend.Allocate(m, n);
+                    x.CopyFrom(TestData.Uniform(m * k, m));
+                    prepared.Multiply(m, x, bias, fused);
+                    backend.BroadcastRows(bias, written, m, n);
+                    prepared.Multiply(m, x, 1f, written);
+                    Assert.True(fused.ToArray().AsSpan().SequenceEqual(written.ToArray()), $"{backendName} {trans} {precision} m={m}: the fused bias differs");
+                }
+
+                using BlasBuffer x1 = backend.Allocate(1, k), y1 = backend.Allocate(1, n), shortBias = backend.Allocate(n - 1);
+                var refused = Assert.Throws<ArgumentException>(() => prepared.Multiply(1, x1, shortBias, y1));
+                Assert.Contains("bias", refused.Message, StringComparison.Ordinal);
+            }
+        }
+    }
 }

@@ -49,19 +49,20 @@ BLK_API void blk_transpose(int isa, int rows, int cols, const float* src, int ld
 /* Products with a weight prepared in panels (blaslinear_kernels_panels.c): op(W) [k, n] as ⌈n / BLK_PANEL⌉
  * panels of BLK_PANEL columns, panel j holding columns [16j, 16j + 16) as k rows of 16 contiguous elements
  * (element (p, col) at panels[(col / 16)·16k + 16p + col % 16]), the columns of the last panel past n zero.
- * C[m,n] = α·A[m,k]·op(W) + β·C; a slice of columns starting at a multiple of 16 passes its first panel.
- * isa: BLK_ISA_AVX512 or BLK_ISA_AVX2. A row of C gets the same bits whatever m and whichever slice of
- * columns holds it. */
+ * C[m,n] = α·A[m,k]·op(W) + β·C + bias, bias n floats added to every row of C (NULL: none); a slice of
+ * columns starting at a multiple of 16 passes its first panel (and its first column of bias). isa:
+ * BLK_ISA_AVX512 or BLK_ISA_AVX2. A row of C gets the same bits whatever m and whichever slice of columns
+ * holds it. */
 #define BLK_PANEL 16
 
 /* float32 panels. */
 BLK_API void blk_sgemm_panels(int isa, int m, int n, int k, float alpha, const float* a, int lda,
-                              const float* panels, float beta, float* c, int ldc);
+                              const float* panels, float beta, const float* bias, float* c, int ldc);
 
 /* bfloat16 panels (the upper 16 bits of a float32, in a uint16_t): each element is widened to float32
  * exactly in a register; A, the products, the sums and C are float32. */
 BLK_API void blk_sgemm_bf16_panels(int isa, int m, int n, int k, float alpha, const float* a, int lda,
-                                   const uint16_t* panels, float beta, float* c, int ldc);
+                                   const uint16_t* panels, float beta, const float* bias, float* c, int ldc);
 
 #ifdef __cplusplus
 }

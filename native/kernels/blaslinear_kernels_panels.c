@@ -87,13 +87,13 @@ static int panels2(int mr) { return mr <= 1 ? 3 : mr <= 2 ? 2 : 1; }
 #include "blaslinear_kernels_panels.inc"
 
 void blk_sgemm_panels(int isa, int m, int n, int k, float alpha, const float* a, int lda,
-                      const float* panels, float beta, float* c, int ldc)
+                      const float* panels, float beta, const float* bias, float* c, int ldc)
 {
-    panels_loops_f32(isa == BLK_ISA_AVX512, m, n, k, alpha, a, lda, panels, beta, c, ldc);
+    panels_loops_f32(isa == BLK_ISA_AVX512, m, n, k, alpha, a, lda, panels, beta, bias, c, ldc);
 }
 
 void blk_sgemm_bf16_panels(int isa, int m, int n, int k, float alpha, const float* a, int lda,
-                           const uint16_t* panels, float beta, float* c, int ldc)
+                           const uint16_t* panels, float beta, const float* bias, float* c, int ldc)
 {
-    panels_loops_bf16(isa == BLK_ISA_AVX512, m, n, k, alpha, a, lda, panels, beta, c, ldc);
+    panels_loops_bf16(isa == BLK_ISA_AVX512, m, n, k, alpha, a, lda, panels, beta, bias, c, ldc);
 }

@@ -4,7 +4,8 @@
  * leading dimensions whose padding must come back untouched, α and β cycling, β = 0 over NaN-filled outputs
  * (never read), k past the blocking (256) in every 20th case and past 1000 in every 50th, m past the row
  * blocking (128) in every 25th. Every case is computed in two column slices (the first a multiple of 16
- * wide, as the router splits), and every 10th also row by row, which must give the same bits as the batch.
+ * wide, as the router splits), and every 10th also row by row, which must give the same bits as the batch;
+ * every other case adds a bias to every row.
  * Tolerance (docs/accuracy.md): |ĉ − c| ≤ (k + 2)·2⁻²³·G, G = |α|·Σ|a||b| + |β|·|c₀|.
  * Exits 0 with "kernels_selftest_panels: ok", 1 with the first failures, 77 (skipped) with no path to run. */
 #include "blaslinear_kernels.h"
@@ -38,12 +39,12 @@ static uint16_t random_bf16(void)
 
 /* The product with the float32 or the bfloat16 panels (the same values). */
 static void multiply(int bf16, int isa, int m, int n, int k, float alpha, const float* a, int lda,
-                     const float* panels, const uint16_t* panels_bf16, float beta, float* c, int ldc)
+                     const float* panels, const uint16_t* panels_bf16, float beta, const float* bias, float* c, int ldc)
 {
     if (bf16)
-        blk_sgemm_bf16_panels(isa, m, n, k, alpha, a, lda, panels_bf16, beta, c, ldc);
+        blk_sgemm_bf16_panels(isa, m, n, k, alpha, a, lda, panels_bf16, beta, bias, c, ldc);
     else
-        blk_sgemm_panels(isa, m, n, k, alpha, a, lda, panels, beta, c, ldc);
+        blk_sgemm_panels(isa, m, n, k, alpha, a, lda, panels, beta, bias, c, ldc);
 }
 
 static int check_path(int isa, const char* name, int bf16)
@@ -66,6 +67,10 @@ static int check_path(int isa, const char* name, int bf16)
         float* panels = malloc(sizeof(float) * (size_t)panel_count * BLK_PANEL * k);
         uint16_t* panels_bf16 = malloc(sizeof(uint16_t) * (size_t)panel_count * BLK_PANEL * k);
         float* c = malloc(sizeof(float) * (size_t)m * ldc);
+        /* A bias in every other case (exactly n floats: nothing past it may be read). */
+        float* bias = t % 2 == 0 ? malloc(sizeof(float) * (size_t)n) : NULL;
+        if (bias)
+            for (int j = 0; j < n; j++) bias[j] = uniform();
         float* rows = malloc(sizeof(float) * (size_t)m * ldc);
         double* want = malloc(sizeof(double) * (size_t)m * ldc);
         double* bound = malloc(sizeof(double) * (size_t)m * ldc);
@@ -94,17 +99,18 @@ static int check_path(int isa, const char* name, int bf16)
                     g += fabs(x * y);
                 }
                 double c0 = beta == 0.0f ? 0.0 : (double)c[i * ldc + j];
-                want[i * ldc + j] = alpha * sum + beta * c0;
-                bound[i * ldc + j] = (k + 2) * ldexp(1.0, -23) * (fabs(alpha) * g + fabs(beta) * fabs(c0)) + 1e-30;
+                double b0 = bias ? (double)bias[j] : 0.0;
+                want[i * ldc + j] = alpha * sum + beta * c0 + b0;
+                bound[i * ldc + j] = (k + 2) * ldexp(1.0, -23) * (fabs(alpha) * g + fabs(beta) * fabs(c0) + fabs(b0)) + 1e-30;
             }
         if (split > 0)
-            multiply(bf16, isa, m, split, k, alpha, a, lda, panels, panels_bf16, beta, c, ldc);
+            multiply(bf16, isa, m, split, k, alpha, a, lda, panels, panels_bf16, beta, bias, c, ldc);
         multiply(bf16, isa, m, n - split, k, alpha, a, lda, panels + (size_t)split * k, panels_bf16 + (size_t)split * k,
-                 beta, c + split, ldc);
+                 beta, bias ? bias + split : NULL, c + split, ldc);
         const int by_rows = t % 10 == 0;
         if (by_rows)
             for (int i = 0; i < m; i++)
-                multiply(bf16, isa, 1, n, k, alpha, a + (size_t)i * lda, lda, panels, panels_bf16, beta, rows + (size_t)i * ldc, ldc);
+                multiply(bf16, isa, 1, n, k, alpha, a + (size_t)i * lda, lda, panels, panels_bf16, beta, bias, rows + (size_t)i * ldc, ldc);
         for (int i = 0; i < m; i++)
             for (int j = 0; j < ldc; j++) {
                 float got = c[i * ldc + j];
@@ -115,7 +121,7 @@ static int check_path(int isa, const char* name, int bf16)
                     printf("%s %s m %d n %d k %d lda %d ldc %d split %d: C[%d,%d] = %.9g (row by row %.9g), want %.9g\n", name,
                            bf16 ? "bfloat16" : "float32", m, n, k, lda, ldc, split, i, j, got, by_rows ? rows[i * ldc + j] : NAN, j >= n ? NAN : want[i * ldc + j]);
             }
-        free(a); free(w); free(bits); free(panels); free(panels_bf16); free(c); free(rows); free(want); free(bound);
+        free(a); free(w); free(bits); free(panels); free(panels_bf16); free(bias); free(c); free(rows); free(want); free(bound);
     }
     printf("kernels_selftest_panels: %s %s %s\n", name, bf16 ? "bfloat16" : "float32", failures ? "FAILED" : "ok");
     return failures;

@@ -69,7 +69,13 @@ public abstract partial class BlasBackend
     private readonly struct PreparedOperation(PreparedWeight weight, int m, float beta) : IOperation
     {
         public unsafe void Run(BlasBackend backend, Operand x, Operand unused, Operand y) =>
-            weight.MultiplyPinned(m, x.Pointer, beta, y.Pointer);
+            weight.MultiplyPinned(m, x.Pointer, null, beta, y.Pointer);
+    }
+
+    private readonly struct PreparedWithBiasOperation(PreparedWeight weight, int m) : IOperation
+    {
+        public unsafe void Run(BlasBackend backend, Operand x, Operand bias, Operand y) =>
+            weight.MultiplyPinned(m, x.Pointer, bias.Pointer, 0f, y.Pointer);
     }
 
     private readonly struct BroadcastRowsOperation(int rows, int cols) : IOperation

@@ -136,6 +136,18 @@ public abstract partial class BlasBackend : IDisposable
         Run(ref operation, new(x, nameof(x), "X"), default, new(y, nameof(y), "Y"), empty: m == 0);
     }
 
+    /// <summary>Y = X·op(W) + bias on every row, through <see cref="PreparedWeight.MultiplyPinned"/>: validates, pins, calls.</summary>
+    internal void MultiplyPrepared(PreparedWeight weight, int m, ReadOnlyBlasSpan x, ReadOnlyBlasSpan bias, BlasSpan y)
+    {
+        ThrowIfDisposed();
+        BlasArguments.CheckDimension(m, nameof(m));
+        BlasArguments.CheckMatrix("X", Transpose.NoTrans, m, nameof(m), weight.K, "k", weight.K, "k", x.Length, nameof(x));
+        BlasArguments.CheckVector(nameof(bias), weight.N, bias.Length, nameof(bias));
+        BlasArguments.CheckMatrix("Y", Transpose.NoTrans, m, nameof(m), weight.N, "n", weight.N, "n", y.Length, nameof(y));
+        var operation = new PreparedWithBiasOperation(weight, m);
+        Run(ref operation, new(x, nameof(x), "X"), new(bias, nameof(bias), nameof(bias)), new(y, nameof(y), "Y"), empty: m == 0);
+    }
+
     /// <summary>
     /// y = α·op(A)·x + β·y with A row-major m×n (lda ≥ max(1, n)); x has n elements (NoTrans) or m
     /// (Trans), y the other count; both contiguous. β = 0 never reads y.

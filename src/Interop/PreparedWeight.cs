@@ -3,7 +3,7 @@ namespace BlasLinear.Backends;
 /// <summary>
 /// A weight W made ready by its backend for repeated products Y[m, n] = X[m, k]·op(W) + β·Y
 /// (<see cref="BlasBackend.PrepareWeight(BlasBuffer, Transpose, int, int, WeightPrecision)"/>): the backend chooses the form it multiplies fastest and owns
-/// it. The result of <see cref="Multiply"/> depends only on the weight, the input and m, never on earlier
+/// it. The result of <c>Multiply</c> depends only on the weight, the input and m, never on earlier
 /// calls. While it lives, writes to the weight through <see cref="BlasBuffer.CopyFrom(ReadOnlySpan{float})"/> and
 /// <see cref="BlasBuffer.Clear"/> refresh the prepared form and writable views of the weight are refused;
 /// <see cref="Dispose()"/> ends both. A form of <see cref="WeightPrecision.BFloat16"/> holds its own rounded
@@ -56,6 +56,21 @@ public class PreparedWeight : IDisposable
     }
 
     /// <summary>
+    /// Y[m, n] = X[m, k]·op(W) + b, the bias b (n elements) added to every row: a forward with a bias. The same
+    /// result as writing b into every row of Y and multiplying with β = 1; on the CPU's kernels the bias is
+    /// added as each tile of Y is stored, without that extra pass over Y.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="m"/> is negative.</exception>
+    /// <exception cref="ArgumentException">An operand is too short, they overlap, or a buffer belongs to another backend.</exception>
+    /// <exception cref="ObjectDisposedException">The prepared weight, its backend or a buffer was disposed.</exception>
+    public void Multiply(int m, ReadOnlyBlasSpan x, ReadOnlyBlasSpan bias, BlasSpan y)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        BlasArguments.CheckVector(nameof(bias), N, bias.Length, nameof(bias));
+        MultiplyWithBiasCore(m, x, bias, y);
+    }
+
+    /// <summary>
     /// Writes a bfloat16 form's weight from bfloat16 bits (the upper 16 bits of each float32, as a BF16
     /// safetensors file stores them), laid out as <see cref="Weight"/> is, without a float32 round trip. The
     /// float32 weight is not written: use it only when that buffer is no longer read (it was freed).
@@ -105,15 +120,22 @@ public class PreparedWeight : IDisposable
         throw new NotSupportedException($"{GetType().Name} holds no bfloat16 form.");
 
     /// <summary>
-    /// Y = X·op(W) + β·Y on pinned, checked operands, for a form <see cref="BlasBackend"/>'s GEMM cannot
-    /// take (<see cref="BlasBackend.MultiplyPrepared"/> validates and pins, then calls this).
+    /// Y = X·op(W) + β·Y (+ the bias on every row, when not null) on pinned, checked operands, for a form <see cref="BlasBackend"/>'s GEMM cannot
+    /// take (<c>BlasBackend.MultiplyPrepared</c> validates and pins, then calls this).
     /// </summary>
-    internal virtual unsafe void MultiplyPinned(int m, float* x, float beta, float* y) =>
+    internal virtual unsafe void MultiplyPinned(int m, float* x, float* bias, float beta, float* y) =>
         throw new NotSupportedException($"{GetType().Name} multiplies through the backend's GEMM.");
 
     /// <summary>The product; the base multiplies by the weight as it is.</summary>
     private protected virtual void MultiplyCore(int m, ReadOnlyBlasSpan x, float beta, BlasSpan y) =>
         Backend.Gemm(Transpose.NoTrans, Trans, m, N, K, 1f, x, K, Weight, Trans == Transpose.Trans ? K : N, beta, y, N);
+
+    /// <summary>The product with a bias; the base writes the bias into every row of Y, then multiplies with β = 1.</summary>
+    private protected virtual void MultiplyWithBiasCore(int m, ReadOnlyBlasSpan x, ReadOnlyBlasSpan bias, BlasSpan y)
+    {
+        Backend.BroadcastRows(bias, y, m, N);
+        MultiplyCore(m, x, 1f, y);
+    }
 
     internal static PreparedWeight AsItIs(BlasBackend backend, BlasBuffer weight, Transpose trans, int n, int k) =>
         new(backend, weight, trans, n, k);

@@ -346,17 +346,26 @@ public abstract partial class LinearLayer : IDisposable
 
     private void ForwardCore(int m, ReadOnlyBlasSpan x, BlasSpan y)
     {
+        if (Volatile.Read(ref _prepared) is PreparedWeight prepared)
+        {
+            // The prepared form adds the bias itself (on the CPU's kernels, as it stores Y).
+            if (_bias is not null)
+            {
+                prepared.Multiply(m, x, _bias, y);
+            }
+            else
+            {
+                prepared.Multiply(m, x, 0f, y);
+            }
+
+            return;
+        }
+
         float beta = 0f;
         if (_bias is not null)
         {
             Backend.BroadcastRows(_bias, y, m, OutFeatures);
             beta = 1f;
-        }
-
-        if (Volatile.Read(ref _prepared) is PreparedWeight prepared)
-        {
-            prepared.Multiply(m, x, beta, y);
-            return;
         }
 
         LinearGemm.Forward(Backend, Layout, m, OutFeatures, InFeatures, x, _weight, beta, y);

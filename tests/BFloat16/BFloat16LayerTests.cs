@@ -89,8 +89,8 @@ public class BFloat16LayerTests
                 {
                     WeightPanels.Pack(pb, transposed, n, k, pp);
                     WeightPanels.Pack(pr, transposed, n, k, pp32);
-                    Native.Interop.Kernels.blk_sgemm_bf16_panels(isa, m, n, k, 1f, px, k, pp, 0.5f, py, n);
-                    Native.Interop.Kernels.blk_sgemm_panels(isa, m, n, k, 1f, px, k, pp32, 0.5f, py32, n);
+                    Native.Interop.Kernels.blk_sgemm_bf16_panels(isa, m, n, k, 1f, px, k, pp, 0.5f, null, py, n);
+                    Native.Interop.Kernels.blk_sgemm_panels(isa, m, n, k, 1f, px, k, pp32, 0.5f, null, py32, n);
                 }
 
                 var expected = Expected.Gemm(Transpose.NoTrans, transposed ? Transpose.Trans : Transpose.NoTrans, m, n, k, 1f, x, k, rounded, transposed ? k : n, 0.5f, c0, n);

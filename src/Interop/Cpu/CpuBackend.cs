@@ -235,8 +235,8 @@ public sealed partial class CpuBackend : BlasBackend
         }
     }
 
-    /// <summary>Y = X·op(W) + β·Y with op(W) in panels (<see cref="CpuPanelWeight"/>); operands checked and pinned by the caller.</summary>
-    internal unsafe void GemmPanels(WeightPrecision precision, int m, int n, int k, float* x, void* panels, float beta, float* y)
+    /// <summary>Y = X·op(W) + β·Y (+ bias on every row, when not null) with op(W) in panels (<see cref="CpuPanelWeight"/>); operands checked and pinned by the caller.</summary>
+    internal unsafe void GemmPanels(WeightPrecision precision, int m, int n, int k, float* x, void* panels, float beta, float* bias, float* y)
     {
         if (m == 0)
         {
@@ -245,7 +245,7 @@ public sealed partial class CpuBackend : BlasBackend
 
         using (CpuGate.Enter())
         {
-            _router.GemmPanels(precision, m, n, k, x, panels, beta, y);
+            _router.GemmPanels(precision, m, n, k, x, panels, beta, bias, y);
         }
     }
 

@@ -106,13 +106,13 @@ internal sealed class CpuPanelWeight : PreparedWeight
         }
     }
 
-    internal override unsafe void MultiplyPinned(int m, float* x, float beta, float* y)
+    internal override unsafe void MultiplyPinned(int m, float* x, float* bias, float beta, float* y)
     {
         bool added = false;
         try
         {
             _panels.DangerousAddRef(ref added);
-            _cpu.GemmPanels(Precision, m, N, K, x, (void*)_panels.DangerousGetHandle(), beta, y);
+            _cpu.GemmPanels(Precision, m, N, K, x, (void*)_panels.DangerousGetHandle(), beta, bias, y);
         }
         finally
         {
@@ -154,6 +154,10 @@ internal sealed class CpuPanelWeight : PreparedWeight
 
     private protected override void MultiplyCore(int m, ReadOnlyBlasSpan x, float beta, BlasSpan y) =>
         Backend.MultiplyPrepared(this, m, x, beta, y);
+
+    /// <summary>The kernels add the bias as they store each tile of Y (no pass writing it first).</summary>
+    private protected override void MultiplyWithBiasCore(int m, ReadOnlyBlasSpan x, ReadOnlyBlasSpan bias, BlasSpan y) =>
+        Backend.MultiplyPrepared(this, m, x, bias, y);
 
     private void CheckRead(int length, WeightPrecision precision)
     {

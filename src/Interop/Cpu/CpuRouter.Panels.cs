@@ -25,11 +25,12 @@ internal sealed partial class CpuRouter
     internal const int WidenedDepth = 512;
 
     /// <summary>
-    /// C[m, n] = A[m, k]·op(W) + β·C with op(W) [k, n] in panels of <paramref name="precision"/>'s elements; A,
-    /// C contiguous. m, n, k ≥ 1, all checked by the caller; float32 panels only where <see cref="CpuRouteTable.HasKernels"/>.
+    /// C[m, n] = A[m, k]·op(W) + β·C (+ <paramref name="bias"/>, n floats, on every row when not null) with
+    /// op(W) [k, n] in panels of <paramref name="precision"/>'s elements; A, C contiguous. m, n, k ≥ 1, all
+    /// checked by the caller; float32 panels only where <see cref="CpuRouteTable.HasKernels"/>.
     /// </summary>
     /// <exception cref="InvalidOperationException">oneDNN failed (out of memory).</exception>
-    public unsafe void GemmPanels(WeightPrecision precision, int m, int n, int k, float* a, void* panels, float beta, float* c)
+    public unsafe void GemmPanels(WeightPrecision precision, int m, int n, int k, float* a, void* panels, float beta, float* bias, float* c)
     {
         // The routing's providers: the kernels unless it pins another, then widened blocks to oneDNN where the
         // routing has it, else to OpenBLAS. Each slice's thread multiplies its own blocks, but OpenBLAS runs
@@ -49,7 +50,7 @@ internal sealed partial class CpuRouter
         try
         {
             var job = new PanelJob(kernels, precision == WeightPrecision.BFloat16, Providers.Isa, oneDnn, m, n, k, parts,
-                a, panels, beta, c, work.Pointer, workPerPart, _setOmpThreads, _getOmpThreads);
+                a, panels, beta, bias, c, work.Pointer, workPerPart, _setOmpThreads, _getOmpThreads);
             ThrowIfOneDnnFailed(RunParts(ref job, parts));
         }
         finally
@@ -73,19 +74,33 @@ internal sealed partial class CpuRouter
         long first = j0 / WeightPanels.Width * (long)job.K * WeightPanels.Width;
         if (job.Kernels)
         {
+            float* bias = job.Bias is null ? null : job.Bias + j0;
             if (job.BFloat16)
             {
-                blk_sgemm_bf16_panels(job.Isa, job.M, j1 - j0, job.K, 1f, job.A, job.K, (ushort*)job.Panels + first, job.Beta, job.C + j0, job.N);
+                blk_sgemm_bf16_panels(job.Isa, job.M, j1 - j0, job.K, 1f, job.A, job.K, (ushort*)job.Panels + first, job.Beta, bias, job.C + j0, job.N);
             }
             else
             {
-                blk_sgemm_panels(job.Isa, job.M, j1 - j0, job.K, 1f, job.A, job.K, (float*)job.Panels + first, job.Beta, job.C + j0, job.N);
+                blk_sgemm_panels(job.Isa, job.M, j1 - j0, job.K, 1f, job.A, job.K, (float*)job.Panels + first, job.Beta, bias, job.C + j0, job.N);
             }
 
             return;
         }
 
-        // bfloat16 panels without the kernels.
+        // bfloat16 panels without the kernels. A bias is written into the slice's rows of C first, which the
+        // first block then adds to (β = 1; a bias comes with β = 0).
+        float beta = job.Beta;
+        if (job.Bias is not null)
+        {
+            var biasSlice = new ReadOnlySpan<float>(job.Bias + j0, j1 - j0);
+            for (int i = 0; i < job.M; i++)
+            {
+                biasSlice.CopyTo(new Span<float>(job.C + (long)i * job.N + j0, j1 - j0));
+            }
+
+            beta = 1f;
+        }
+
         long panelLength = (long)job.K * WeightPanels.Width;
 
         // Blocks of the slice's panels, WidenedPanels wide and WidenedDepth deep, widened into a row-major
@@ -109,7 +124,7 @@ internal sealed partial class CpuRouter
                     }
                 }
 
-                MultiplyWidened(ref job, w, kc, job.A + p0, work, ldw, p0 == 0 ? job.Beta : 1f, job.C + j);
+                MultiplyWidened(ref job, w, kc, job.A + p0, work, ldw, p0 == 0 ? beta : 1f, job.C + j);
                 if (job.OneDnnStatus != Success)
                 {
                     return;
@@ -136,7 +151,7 @@ internal sealed partial class CpuRouter
     /// <summary>One product with a weight in panels; only one split product runs at a time (the caller holds the whole gate).</summary>
     private unsafe struct PanelJob(
         bool kernels, bool bfloat16, int isa, bool oneDnn, int m, int n, int k, int parts,
-        float* a, void* panels, float beta, float* c, float* work, long workPerPart,
+        float* a, void* panels, float beta, float* bias, float* c, float* work, long workPerPart,
         delegate* unmanaged<int, void> setOmpThreads, delegate* unmanaged<int> getOmpThreads) : ISplitJob<PanelJob>
     {
         public readonly bool Kernels = kernels;
@@ -150,6 +165,7 @@ internal sealed partial class CpuRouter
         public readonly float* A = a;
         public readonly void* Panels = panels;
         public readonly float Beta = beta;
+        public readonly float* Bias = bias;
         public readonly float* C = c;
         public readonly float* Work = work;
         public readonly long WorkPerPart = workPerPart;
