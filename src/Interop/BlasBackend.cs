@@ -204,8 +204,9 @@ public abstract partial class BlasBackend : IDisposable
 
     /// <summary>
     /// Prepares <paramref name="weight"/> for repeated products Y[m, n] = X[m, k]·op(W) + β·Y, in the form
-    /// this backend multiplies fastest (on the CPU a transposed copy where its routes compute X·W faster
-    /// than X·Wᵀ; on a device the weight as it is). W is stored n×k when <paramref name="trans"/> is
+    /// this backend multiplies fastest (on the CPU with its kernels a copy in their panels, one kernel at
+    /// every batch; without them a transposed copy where oneDNN computes X·W faster than X·Wᵀ; on a device
+    /// the weight as it is). W is stored n×k when <paramref name="trans"/> is
     /// <see cref="Transpose.Trans"/> (<c>Linear</c>), k×n otherwise. While prepared, a write to the weight
     /// through <see cref="BlasBuffer.CopyFrom(ReadOnlySpan{float})"/> or <see cref="BlasBuffer.Clear"/> refreshes the prepared
     /// form, and writable views of it are refused; dispose the prepared weight to end that.

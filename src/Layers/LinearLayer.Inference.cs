@@ -55,8 +55,9 @@ public abstract partial class LinearLayer
     /// backend) for a copy of the weight rounded to bfloat16, half the bytes, which the forward reads and
     /// widens exactly to float32 in registers: inputs, products, sums and outputs stay float32, and the only
     /// change to the result is the rounding of each weight (relative 2⁻⁹ at most; docs/accuracy.md). It pays
-    /// at the smallest batches, where a forward is bound by reading the weight (one row: about 1.5× on the
-    /// machine measured); from 8 rows up it was slower than the float32 form (README, bfloat16 weights).
+    /// where a forward is bound by reading the weight: one row (about 1.9× the float32 form on the machine
+    /// measured), and a few rows of a weight too large for the caches (1.7–1.9× at 8 rows of 4096→4096);
+    /// where the arithmetic bounds the forward it runs within a few percent of float32 (README, bfloat16 weights).
     /// </summary>
     /// <remarks>
     /// <para>A layer prepared with another precision is prepared again with this one. While prepared with
