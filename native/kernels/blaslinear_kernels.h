@@ -43,7 +43,8 @@ BLK_API void blk_sgemm_atb(int isa, int m, int n, int k, float alpha, const floa
                            const float* b, int ldb, float beta, float* c, int ldc);
 
 /* dst[c,r] = src[r,c] + β·dst[c,r] for a rows×cols source (β = 0 never reads dst): brings back the
- * result of a product computed with its operands swapped, (A·Bᵀ)ᵀ = B·Aᵀ (see CpuRouter.cs). */
+ * result of a product computed with its operands swapped, (A·Bᵀ)ᵀ = B·Aᵀ (see CpuRouter.cs). Both paths
+ * run the same code (8×8 blocks in ymm registers, blaslinear_kernels_avx2.c). */
 BLK_API void blk_transpose(int isa, int rows, int cols, const float* src, int lds, float beta, float* dst, int ldd);
 
 /* Products with a weight prepared in panels (blaslinear_kernels_panels.c): op(W) [k, n] as ⌈n / BLK_PANEL⌉

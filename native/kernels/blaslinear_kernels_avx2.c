@@ -231,7 +231,7 @@ AVX2_TARGET void avx2_sgemm_ab(int m, int n, int k, float alpha, const float* a,
     }
 }
 
-/* ---- transpose ------------------------------------------------------------------------------------ */
+/* ---- transpose (both paths: blk_transpose calls it for AVX-512 too) ---------------------------------- */
 
 static inline void store(float* out, float value, float beta)
 {
