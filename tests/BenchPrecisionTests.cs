@@ -14,23 +14,12 @@ namespace BlasLinear.Tests;
 /// </summary>
 public sealed class BenchPrecisionTests : IDisposable
 {
-    private const int Batch = 2, In = 16, Out = 8;
+    private const int Batch = TinySweep.Batch, In = TinySweep.In, Out = TinySweep.Out;
 
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "blaslinear-bench-precision-" + Guid.NewGuid().ToString("N"));
 
-    private static SweepOptions Tiny(string folder, BackendChoice backend = BackendChoice.Cpu) => new()
-    {
-        Backend = backend,
-        OutputDirectory = folder,
-        Shapes = [new FeatureShape(In, Out)],
-        Batches = [Batch],
-        Precisions = [WeightPrecision.Float32, WeightPrecision.BFloat16],
-        Pairs = 1,
-        MinSampleSeconds = 0.001,
-        PeakSize = 64,
-        PeakRepetitions = 1,
-        BandwidthRepetitions = 1,
-    };
+    private static SweepOptions Tiny(string folder, BackendChoice backend = BackendChoice.Cpu) =>
+        TinySweep.Options(folder, backend) with { Precisions = [WeightPrecision.Float32, WeightPrecision.BFloat16] };
 
     public void Dispose()
     {

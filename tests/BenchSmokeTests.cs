@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Runtime.InteropServices;
 using BlasLinear.Bench.Output;
 using BlasLinear.Bench.Sweep;
+using BlasLinear.Tests.Support;
 using Spectre.Console;
 using Xunit;
 
@@ -16,18 +17,7 @@ public sealed class BenchSmokeTests : IDisposable
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "blaslinear-bench-smoke-" + Guid.NewGuid().ToString("N"));
 
-    private static SweepOptions Tiny(string folder) => new()
-    {
-        Backend = BackendChoice.Cpu,
-        OutputDirectory = folder,
-        Shapes = [new FeatureShape(16, 8)],
-        Batches = [2],
-        Pairs = 1,
-        MinSampleSeconds = 0.001,
-        PeakSize = 64,
-        PeakRepetitions = 1,
-        BandwidthRepetitions = 1,
-    };
+    private static SweepOptions Tiny(string folder) => TinySweep.Options(folder);
 
     public void Dispose()
     {

@@ -16,12 +16,15 @@ public class RoutingTests
     public static readonly int[] SwitchBatches = [1, 4, 5, 6, 7, 8, 15, 16, 24, 25, 32, 33, 63, 64, 255, 256];
 
     /// <summary>Both forms at every switch batch, with a bias on every other batch (<paramref name="biasOnOdd"/> picks which).</summary>
-    public static TheoryData<LayerKind, bool, int> FormsBiasAndBatches(bool biasOnOdd)
+    public static TheoryData<LayerKind, bool, int> FormsBiasAndBatches(bool biasOnOdd) => FormsBiasAndBatches(SwitchBatches, biasOnOdd);
+
+    /// <summary>Both forms at each of <paramref name="batches"/>, with a bias on the odd batches (on the even ones without <paramref name="biasOnOdd"/>).</summary>
+    internal static TheoryData<LayerKind, bool, int> FormsBiasAndBatches(IEnumerable<int> batches, bool biasOnOdd = true)
     {
         var data = new TheoryData<LayerKind, bool, int>();
         foreach (LayerKind form in new[] { LayerFactory.Linear, LayerFactory.ParameterLinear })
         {
-            foreach (int batch in SwitchBatches)
+            foreach (int batch in batches)
             {
                 data.Add(form, batch % 2 == (biasOnOdd ? 1 : 0), batch);
             }
@@ -41,19 +44,7 @@ public class RoutingTests
     }
 
     /// <summary>Each side of every batch at which the AVX2 table changes route (RouteTableAvx2Tests), both forms, bias on odd batches.</summary>
-    public static TheoryData<LayerKind, bool, int> Avx2FormsBiasAndBatches()
-    {
-        var data = new TheoryData<LayerKind, bool, int>();
-        foreach (LayerKind form in new[] { LayerFactory.Linear, LayerFactory.ParameterLinear })
-        {
-            foreach (int batch in new[] { 2, 8, 9, 12, 13, 24, 25, 64 })
-            {
-                data.Add(form, batch % 2 == 1, batch);
-            }
-        }
-
-        return data;
-    }
+    public static TheoryData<LayerKind, bool, int> Avx2FormsBiasAndBatches() => FormsBiasAndBatches([2, 8, 9, 12, 13, 24, 25, 64]);
 
     /// <summary>As above, on the CPU with the kernels' AVX2 path forced, whose table switches elsewhere.</summary>
     [SkippableTheory]

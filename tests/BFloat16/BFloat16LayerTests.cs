@@ -15,19 +15,8 @@ public class BFloat16LayerTests
 {
     /// <summary>The switch batches of the float32 routes, and the bfloat16 kernel's tile heights (4 rows on AVX2,
     /// 8 on AVX-512) and row block (128) with a row either side.</summary>
-    public static TheoryData<LayerKind, bool, int> FormsBiasAndBatches()
-    {
-        var data = new TheoryData<LayerKind, bool, int>();
-        foreach (LayerKind form in new[] { LayerFactory.Linear, LayerFactory.ParameterLinear })
-        {
-            foreach (int batch in RoutingTests.SwitchBatches.Concat([3, 4, 5, 7, 8, 9, 127, 128, 129]).Distinct())
-            {
-                data.Add(form, batch % 2 == 1, batch);
-            }
-        }
-
-        return data;
-    }
+    public static TheoryData<LayerKind, bool, int> FormsBiasAndBatches() =>
+        RoutingTests.FormsBiasAndBatches(RoutingTests.SwitchBatches.Concat([3, 4, 5, 7, 8, 9, 127, 128, 129]).Distinct());
 
     [Theory]
     [MemberData(nameof(FormsBiasAndBatches))]
