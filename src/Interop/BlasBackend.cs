@@ -128,10 +128,7 @@ public abstract partial class BlasBackend : IDisposable
     /// <exception cref="ObjectDisposedException">The backend or a buffer was disposed.</exception>
     internal void MultiplyPrepared(PreparedWeight weight, int m, ReadOnlyBlasSpan x, float beta, BlasSpan y)
     {
-        ThrowIfDisposed();
-        BlasArguments.CheckDimension(m, nameof(m));
-        BlasArguments.CheckMatrix("X", Transpose.NoTrans, m, nameof(m), weight.K, "k", weight.K, "k", x.Length, nameof(x));
-        BlasArguments.CheckMatrix("Y", Transpose.NoTrans, m, nameof(m), weight.N, "n", weight.N, "n", y.Length, nameof(y));
+        CheckPrepared(weight, m, x, y);
         var operation = new PreparedOperation(weight, m, beta);
         Run(ref operation, new(x, nameof(x), "X"), default, new(y, nameof(y), "Y"), empty: m == 0);
     }
@@ -139,13 +136,19 @@ public abstract partial class BlasBackend : IDisposable
     /// <summary>Y = X·op(W) + bias on every row, through <see cref="PreparedWeight.MultiplyPinned"/>: validates, pins, calls.</summary>
     internal void MultiplyPrepared(PreparedWeight weight, int m, ReadOnlyBlasSpan x, ReadOnlyBlasSpan bias, BlasSpan y)
     {
+        CheckPrepared(weight, m, x, y);
+        BlasArguments.CheckVector(nameof(bias), weight.N, bias.Length, nameof(bias));
+        var operation = new PreparedWithBiasOperation(weight, m);
+        Run(ref operation, new(x, nameof(x), "X"), new(bias, nameof(bias), nameof(bias)), new(y, nameof(y), "Y"), empty: m == 0);
+    }
+
+    /// <summary>The checks of both <see cref="MultiplyPrepared(PreparedWeight, int, ReadOnlyBlasSpan, float, BlasSpan)"/> forms: X [m, k] and Y [m, n].</summary>
+    private void CheckPrepared(PreparedWeight weight, int m, ReadOnlyBlasSpan x, BlasSpan y)
+    {
         ThrowIfDisposed();
         BlasArguments.CheckDimension(m, nameof(m));
         BlasArguments.CheckMatrix("X", Transpose.NoTrans, m, nameof(m), weight.K, "k", weight.K, "k", x.Length, nameof(x));
-        BlasArguments.CheckVector(nameof(bias), weight.N, bias.Length, nameof(bias));
         BlasArguments.CheckMatrix("Y", Transpose.NoTrans, m, nameof(m), weight.N, "n", weight.N, "n", y.Length, nameof(y));
-        var operation = new PreparedWithBiasOperation(weight, m);
-        Run(ref operation, new(x, nameof(x), "X"), new(bias, nameof(bias), nameof(bias)), new(y, nameof(y), "Y"), empty: m == 0);
     }
 
     /// <summary>

@@ -69,42 +69,10 @@ internal sealed class CpuPanelWeight : PreparedWeight
     }
 
     /// <summary>The float32 panels' elements, laid out as the weight (tests read them).</summary>
-    internal unsafe void CopyTo(Span<float> destination)
-    {
-        CheckRead(destination.Length, WeightPrecision.Float32);
-        bool added = false;
-        try
-        {
-            _panels.DangerousAddRef(ref added);
-            WeightPanels.Unpack((float*)_panels.DangerousGetHandle(), Transposed, N, K, destination);
-        }
-        finally
-        {
-            if (added)
-            {
-                _panels.DangerousRelease();
-            }
-        }
-    }
+    internal void CopyTo(Span<float> destination) => Unpack(destination, WeightPrecision.Float32);
 
     /// <summary>The bfloat16 bits, laid out as the weight (tests read them).</summary>
-    internal unsafe void CopyToBFloat16(Span<ushort> destination)
-    {
-        CheckRead(destination.Length, WeightPrecision.BFloat16);
-        bool added = false;
-        try
-        {
-            _panels.DangerousAddRef(ref added);
-            WeightPanels.Unpack((ushort*)_panels.DangerousGetHandle(), Transposed, N, K, destination);
-        }
-        finally
-        {
-            if (added)
-            {
-                _panels.DangerousRelease();
-            }
-        }
-    }
+    internal void CopyToBFloat16(Span<ushort> destination) => Unpack(destination, WeightPrecision.BFloat16);
 
     internal override unsafe void MultiplyPinned(int m, float* x, float* bias, float beta, float* y)
     {
@@ -159,7 +127,9 @@ internal sealed class CpuPanelWeight : PreparedWeight
     private protected override void MultiplyWithBiasCore(int m, ReadOnlyBlasSpan x, ReadOnlyBlasSpan bias, BlasSpan y) =>
         Backend.MultiplyPrepared(this, m, x, bias, y);
 
-    private void CheckRead(int length, WeightPrecision precision)
+    /// <summary>The panels' elements of type <typeparamref name="T"/> (the form's <paramref name="precision"/>), laid out as the weight.</summary>
+    private unsafe void Unpack<T>(Span<T> destination, WeightPrecision precision)
+        where T : unmanaged
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         if (Precision != precision)
@@ -167,6 +137,19 @@ internal sealed class CpuPanelWeight : PreparedWeight
             throw new InvalidOperationException($"This prepared weight is {Precision}, not {precision}.");
         }
 
-        ArgumentOutOfRangeException.ThrowIfNotEqual(length, (long)N * K, "destination");
+        ArgumentOutOfRangeException.ThrowIfNotEqual(destination.Length, (long)N * K, nameof(destination));
+        bool added = false;
+        try
+        {
+            _panels.DangerousAddRef(ref added);
+            WeightPanels.Unpack((T*)_panels.DangerousGetHandle(), Transposed, N, K, destination);
+        }
+        finally
+        {
+            if (added)
+            {
+                _panels.DangerousRelease();
+            }
+        }
     }
 }

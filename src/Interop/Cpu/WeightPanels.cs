@@ -12,8 +12,8 @@ namespace BlasLinear.Backends;
 /// </summary>
 internal static unsafe class WeightPanels
 {
-    /// <summary>Columns of op(W) per panel.</summary>
-    public const int Width = 16;
+    /// <summary>Columns of op(W) per panel: the kernels' <c>BLK_PANEL</c>.</summary>
+    public const int Width = Native.Interop.Kernels.Panel;
 
     /// <summary>Elements of the panels for an n×k weight, padding included.</summary>
     public static long Length(int n, int k) => (long)((n + Width - 1) / Width) * Width * k;
