@@ -12,13 +12,18 @@ internal sealed class InterleavedTimer(int pairs, double minSampleSeconds)
     // Calibration stops doubling once a run lasts this share of the target, then scales up in one step.
     private const double CalibrationShare = 0.125;
 
+    // Full-length checks of the calibrated count before the recorded pairs, at most; and the margin over the
+    // minimum that a rescaled count aims for.
+    private const int MaxChecks = 3;
+    private const double RescaleMargin = 1.15;
+
     public InterleavedSamples Measure(ITimedWorkload first, ITimedWorkload second)
     {
         // The first call of each side pays for page faults, OpenBLAS's thread start-up and JIT; it is
         // thrown away.
         first.Time(1);
         second.Time(1);
-        int iterations = Calibrate(first, second);
+        int iterations = Check(first, second, Calibrate(first, second));
         var a = new double[pairs];
         var b = new double[pairs];
         for (int i = 0; i < pairs; i++)
@@ -28,6 +33,31 @@ internal sealed class InterleavedTimer(int pairs, double minSampleSeconds)
         }
 
         return new InterleavedSamples(iterations, a, b);
+    }
+
+    /// <summary>
+    /// Runs one unrecorded pair at the calibrated count and, while the slower side lasts less than the minimum,
+    /// rescales the count from that full-length run and tries again (<see cref="MaxChecks"/> times at most).
+    /// Calibration times short runs, so a moment of the machine's noise during them (a preempted core, a
+    /// worker waking from sleep) makes a call look several times dearer than it is: without this check such a
+    /// point got samples of 3 ms where the minimum was 25 ms. (A machine that turns fast again only after a
+    /// check has passed still gives shorter samples; nothing here can foresee that.)
+    /// </summary>
+    private int Check(ITimedWorkload first, ITimedWorkload second, int iterations)
+    {
+        for (int check = 0; check < MaxChecks; check++)
+        {
+            double slower = Math.Max(first.Time(iterations), second.Time(iterations));
+            if (slower >= minSampleSeconds)
+            {
+                break;
+            }
+
+            double perIteration = Math.Max(slower / iterations, 1e-9);
+            iterations = Math.Max(iterations, (int)Math.Clamp(Math.Ceiling(RescaleMargin * minSampleSeconds / perIteration), 1, int.MaxValue / 2));
+        }
+
+        return iterations;
     }
 
     /// <summary>

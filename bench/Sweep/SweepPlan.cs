@@ -6,9 +6,9 @@ namespace BlasLinear.Bench.Sweep;
 /// <summary>The points a run will measure, and what was left out and why.</summary>
 internal sealed class SweepPlan
 {
-    // Samples per point beyond the timed pairs: the discarded first call and about two calibration
-    // runs for each side.
-    private const int OverheadSamples = 6;
+    // Samples per point beyond the timed pairs: the discarded first call, about two calibration runs and
+    // one full-length check (InterleavedTimer) for each side.
+    private const int OverheadSamples = 8;
 
     private const string BackwardRefusal =
         "Backward on a layer prepared with WeightPrecision.BFloat16 throws InvalidOperationException: its gradients would be those of other weights than the forward used";
