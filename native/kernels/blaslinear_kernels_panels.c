@@ -63,8 +63,12 @@ PANELS_INLINE2 __m256i lanes2(int left)
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(left), index);
 }
 
-/* Panels per tile for MR rows, AVX-512: MR·NP accumulators + NP panel vectors + 1 broadcast ≤ 32 registers. */
-static int panels512(int mr) { return mr <= 2 ? 8 : mr <= 4 ? 6 : mr <= 6 ? 4 : 3; }
+/* Panels per tile for MR rows, AVX-512: MR·NP accumulators + NP panel vectors + 1 broadcast ≤ 32 registers.
+ * One or two rows take few_rows panels, set per element type below: at one or two rows a tile does little
+ * but read its panels, one stream each, and float32 panels read from L3 ran faster as 4 streams than as 8
+ * (1024 × 1024 split over two threads: 2–5 % at one row, 10 % at two; equal from memory), while bfloat16
+ * panels (half the bytes a stream, from L2 at 1024 × 1024) ran 5 % faster as 8 (docs/cpu-routes.md). */
+static int panels512(int mr, int few_rows) { return mr <= 2 ? few_rows : mr <= 4 ? 6 : mr <= 6 ? 4 : 3; }
 
 /* Panels per tile for MR rows, AVX2: 2·MR·NP accumulators + 2·NP panel vectors + 1 broadcast ≤ 16 registers,
  * and 8 accumulators at most (wider tiles spilled and ran at half the speed: docs/cpu-routes.md). */
@@ -73,16 +77,19 @@ static int panels2(int mr) { return mr <= 1 ? 3 : mr <= 2 ? 2 : 1; }
 #define PANEL_T float
 #define LOAD16(p) _mm512_loadu_ps(p)
 #define LOAD8(p) _mm256_loadu_ps(p)
+#define FEW_ROWS_PANELS 4
 #define SUFFIX f32
 #include "blaslinear_kernels_panels.inc"
 #undef PANEL_T
 #undef LOAD16
 #undef LOAD8
+#undef FEW_ROWS_PANELS
 #undef SUFFIX
 
 #define PANEL_T uint16_t
 #define LOAD16(p) widen16(p)
 #define LOAD8(p) widen8(p)
+#define FEW_ROWS_PANELS 8
 #define SUFFIX bf16
 #include "blaslinear_kernels_panels.inc"
 
