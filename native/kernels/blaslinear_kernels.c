@@ -43,8 +43,10 @@
  * products CpuRouteTable keeps on one thread, so those give the same bits in a batch of any size. */
 #define AB_STREAM_ROWS 8
 #define AB_STREAM_FROM (1L << 21)
-/* blk_sgemm_atb: tiles of 6 rows of C, walked left to right. */
+/* blk_sgemm_atb: tiles of 6 rows of C, walked left to right; up to ATB_ROWS_UP_TO_K (a batch of one or two),
+ * atb_rows. */
 #define ATB_ROW_BLOCK 6
+#define ATB_ROWS_UP_TO_K 2
 
 int blk_cpu_isa(void)
 {
@@ -153,8 +155,9 @@ BLK_INLINE __mmask16 lane_mask(int cols, int v)
     return left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1u);
 }
 
-/* a(i, p) = a[i·si + p·sp]: si = lda, sp = 1 for A[m,k]; si = 1, sp = lda for A[k,m]ᵀ. */
-BLK_INLINE void op_ab_tile(const int MR, const int NV, int cols, int k, float alpha,
+/* a(i, p) = a[i·si + p·sp]: si = lda, sp = 1 for A[m,k]; si = 1, sp = lda for A[k,m]ᵀ. FULL: cols = 16·NV, and
+ * B and C are read and written with plain loads and stores instead of all-ones masks (same values). */
+BLK_INLINE void op_ab_tile(const int MR, const int NV, const int FULL, int cols, int k, float alpha,
                         const float* a, ptrdiff_t si, ptrdiff_t sp, const float* b, ptrdiff_t ldb,
                         float beta, float* c, ptrdiff_t ldc)
 {
@@ -171,7 +174,7 @@ BLK_INLINE void op_ab_tile(const int MR, const int NV, int cols, int k, float al
         const float* brow = b + p * ldb;
         __m512 bv[OPAB_MAX_NV];
         UNROLL for (int v = 0; v < NV; v++)
-            bv[v] = _mm512_maskz_loadu_ps(mask[v], brow + 16 * v);
+            bv[v] = FULL ? _mm512_loadu_ps(brow + 16 * v) : _mm512_maskz_loadu_ps(mask[v], brow + 16 * v);
         UNROLL for (int i = 0; i < MR; i++) {
             __m512 av = _mm512_set1_ps(a[i * si + p * sp]);
             UNROLL for (int v = 0; v < NV; v++)
@@ -186,13 +189,26 @@ BLK_INLINE void op_ab_tile(const int MR, const int NV, int cols, int k, float al
             float* out = c + i * ldc + 16 * v;
             __m512 r = _mm512_mul_ps(va, acc[i][v]);
             if (beta != 0.0f)
-                r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask[v], out), r);
-            _mm512_mask_storeu_ps(out, mask[v], r);
+                r = _mm512_fmadd_ps(vb, FULL ? _mm512_loadu_ps(out) : _mm512_maskz_loadu_ps(mask[v], out), r);
+            if (FULL)
+                _mm512_storeu_ps(out, r);
+            else
+                _mm512_mask_storeu_ps(out, mask[v], r);
         }
 }
 
 
-#define OPAB_CASE(MR) case MR: op_ab_tile(MR, OPAB_NV(MR), cols, k, alpha, a, si, sp, b, ldb, beta, c, ldc); break;
+/* Full tiles of this many rows or more use plain loads and stores (FULL): measured faster there (A·B at m = 8
+ * from memory 2.2 times, Aᵀ·B at k = 4 and 8 1.2–1.8 times but for 1024 × 1024, 0.9), and slower in tiles of
+ * up to 4 rows (A·B at m = 1 and 2, 0.8–0.85); docs/cpu-routes.md. */
+#define OPAB_PLAIN_FROM_MR 5
+#define OPAB_CASE(MR)                                                                                      \
+    case MR:                                                                                               \
+        if ((MR) >= OPAB_PLAIN_FROM_MR && cols == 16 * OPAB_NV(MR))                                        \
+            op_ab_tile(MR, OPAB_NV(MR), 1, cols, k, alpha, a, si, sp, b, ldb, beta, c, ldc);               \
+        else                                                                                               \
+            op_ab_tile(MR, OPAB_NV(MR), 0, cols, k, alpha, a, si, sp, b, ldb, beta, c, ldc);               \
+        break;
 #define OPAB_NV(MR) ((MR) <= 2 ? 8 : (MR) <= 4 ? 5 : (MR) <= 6 ? 4 : 3)
 /* The widest tile for MR rows, for the loops; the switch below needs the macro's constant form. */
 static int op_ab_vectors(int mr) { return OPAB_NV(mr); }
@@ -206,6 +222,50 @@ static BLK_TARGET void op_ab_block(int mr, int cols, int k, float alpha, const f
     }
 }
 
+/* Aᵀ·B at k ≤ ATB_ROWS_UP_TO_K (a batch of one or two): C one row at a time, 64 columns a step, in one loop,
+ * so C is read and written as one sequential stream (a slice's rows are contiguous) where 6-row tiles make 6
+ * short ones, and no tile is set up per 64 columns: at such k a tile has only a few operations per element of
+ * C, and the switch, masks and zeroing of op_ab_block's tiles cost as much. Measured 1.1–1.8 times the 6-row
+ * tiles at k = 1 and 1.1–1.3 at k = 2 (AVX2: 1.4 and 1.2; docs/cpu-routes.md). Each element gets the operations
+ * of op_ab_tile in the same order (a sum from zero over p, then α, then β·C), so the bits are the same. */
+static BLK_TARGET void atb_rows(int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
+                                float beta, float* c, int ldc)
+{
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    for (int i = 0; i < m; i++) {
+        float* ci = c + (ptrdiff_t)i * ldc;
+        int j = 0;
+        for (; j + 64 <= n; j += 64) {
+            __m512 acc[4];
+            UNROLL for (int v = 0; v < 4; v++)
+                acc[v] = _mm512_setzero_ps();
+            for (int p = 0; p < k; p++) {
+                const __m512 av = _mm512_set1_ps(a[i + (ptrdiff_t)p * lda]);
+                const float* bp = b + (ptrdiff_t)p * ldb + j;
+                UNROLL for (int v = 0; v < 4; v++)
+                    acc[v] = _mm512_fmadd_ps(av, _mm512_loadu_ps(bp + 16 * v), acc[v]);
+            }
+            UNROLL for (int v = 0; v < 4; v++) {
+                __m512 r = _mm512_mul_ps(va, acc[v]);
+                if (beta != 0.0f)
+                    r = _mm512_fmadd_ps(vb, _mm512_loadu_ps(ci + j + 16 * v), r);
+                _mm512_storeu_ps(ci + j + 16 * v, r);
+            }
+        }
+        for (; j < n; j += 16) {
+            const __mmask16 mask = lane_mask(n - j, 0);
+            __m512 acc = _mm512_setzero_ps();
+            for (int p = 0; p < k; p++)
+                acc = _mm512_fmadd_ps(_mm512_set1_ps(a[i + (ptrdiff_t)p * lda]),
+                                      _mm512_maskz_loadu_ps(mask, b + (ptrdiff_t)p * ldb + j), acc);
+            __m512 r = _mm512_mul_ps(va, acc);
+            if (beta != 0.0f)
+                r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask, ci + j), r);
+            _mm512_mask_storeu_ps(ci + j, mask, r);
+        }
+    }
+}
+
 static BLK_TARGET void avx512_sgemm_atb(int m, int n, int k, float alpha, const float* a, int lda,
                    const float* b, int ldb, float beta, float* c, int ldc)
 {
@@ -213,7 +273,12 @@ static BLK_TARGET void avx512_sgemm_atb(int m, int n, int k, float alpha, const 
      * of ATB_ROW_BLOCK rows of C, left to right, so that C is read and written as ATB_ROW_BLOCK streams of
      * whole rows. (Walking down a strip of columns instead stores a tile and then loads B at the same
      * offset within a 4 KiB page, a false store-to-load dependency when rows are 4 KiB apart: measured
-     * 1.7 times slower at k = 1 and 1.4 times at k = 8, 1024×1024, one thread.) */
+     * 1.7 times slower at k = 1 and 1.4 times at k = 8, 1024×1024, one thread.) At k ≤ ATB_ROWS_UP_TO_K,
+     * atb_rows. */
+    if (k <= ATB_ROWS_UP_TO_K) {
+        atb_rows(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
     for (int i = 0; i < m; i += ATB_ROW_BLOCK) {
         const int mr = m - i < ATB_ROW_BLOCK ? m - i : ATB_ROW_BLOCK;
         const int step = 16 * op_ab_vectors(mr);

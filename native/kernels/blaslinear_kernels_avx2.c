@@ -31,8 +31,9 @@
 #define AB_ROW_BLOCK 6
 /* The weight's rows, this many at a time, as in the AVX-512 blk_sgemm_ab (TLB reach of a panel). */
 #define AB_K_BLOCK 256
-/* avx2_sgemm_atb: tiles of 4 rows × 24 columns, walked left to right. */
+/* avx2_sgemm_atb: tiles of 4 rows × 24 columns, walked left to right; up to ATB_ROWS_UP_TO_K, atb_rows. */
 #define ATB_ROW_BLOCK 4
+#define ATB_ROWS_UP_TO_K 2
 
 /* Lanes 0..left-1 on (all ones), the rest off, for the masked loads and stores. */
 AVX2_INLINE __m256i lanes(int left)
@@ -192,10 +193,55 @@ static AVX2_TARGET void op_ab_block(int mr, int cols, int k, float alpha, const 
     }
 }
 
+/* Aᵀ·B at k ≤ ATB_ROWS_UP_TO_K: C one row at a time, 32 columns a step, in one loop; the AVX-512 atb_rows
+ * (blaslinear_kernels.c) says why. The operations of op_ab_tile, in its order, so the same bits. */
+static AVX2_TARGET void atb_rows(int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
+                                 float beta, float* c, int ldc)
+{
+    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    for (int i = 0; i < m; i++) {
+        float* ci = c + (ptrdiff_t)i * ldc;
+        int j = 0;
+        for (; j + 32 <= n; j += 32) {
+            __m256 acc[4];
+            UNROLL for (int v = 0; v < 4; v++)
+                acc[v] = _mm256_setzero_ps();
+            for (int p = 0; p < k; p++) {
+                const __m256 av = _mm256_broadcast_ss(a + i + (ptrdiff_t)p * lda);
+                const float* bp = b + (ptrdiff_t)p * ldb + j;
+                UNROLL for (int v = 0; v < 4; v++)
+                    acc[v] = _mm256_fmadd_ps(av, _mm256_loadu_ps(bp + 8 * v), acc[v]);
+            }
+            UNROLL for (int v = 0; v < 4; v++) {
+                __m256 r = _mm256_mul_ps(va, acc[v]);
+                if (beta != 0.0f)
+                    r = _mm256_fmadd_ps(vb, _mm256_loadu_ps(ci + j + 8 * v), r);
+                _mm256_storeu_ps(ci + j + 8 * v, r);
+            }
+        }
+        for (; j < n; j += 8) {
+            const __m256i mask = lanes(n - j);
+            __m256 acc = _mm256_setzero_ps();
+            for (int p = 0; p < k; p++)
+                acc = _mm256_fmadd_ps(_mm256_broadcast_ss(a + i + (ptrdiff_t)p * lda),
+                                      _mm256_maskload_ps(b + (ptrdiff_t)p * ldb + j, mask), acc);
+            __m256 r = _mm256_mul_ps(va, acc);
+            if (beta != 0.0f)
+                r = _mm256_fmadd_ps(vb, _mm256_maskload_ps(ci + j, mask), r);
+            _mm256_maskstore_ps(ci + j, mask, r);
+        }
+    }
+}
+
 AVX2_TARGET void avx2_sgemm_atb(int m, int n, int k, float alpha, const float* a, int lda,
                                 const float* b, int ldb, float beta, float* c, int ldc)
 {
-    /* Aᵀ·B: C is the large matrix; row blocks left to right, as in AVX-512 (see avx512_sgemm_atb). */
+    /* Aᵀ·B: C is the large matrix; row blocks left to right, and at small k one row at a time, as in AVX-512
+     * (see avx512_sgemm_atb). */
+    if (k <= ATB_ROWS_UP_TO_K) {
+        atb_rows(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
     for (int i = 0; i < m; i += ATB_ROW_BLOCK) {
         const int mr = m - i < ATB_ROW_BLOCK ? m - i : ATB_ROW_BLOCK;
         const int step = 8 * op_ab_vectors(mr);

@@ -2,7 +2,8 @@
  * around the tile sizes, padded leading dimensions (the padding must come back untouched), α and β
  * cycling, β = 0 over NaN-filled outputs (never read); then the transpose with β = 0 and 0.5.
  * k runs past 256 in every 20th case, where X·W is taken in blocks of B's rows; every 300th case is X·W
- * with one row and a weight of more than 2 Mi floats, which the kernel streams row by row.
+ * with one row and a weight of more than 2 Mi floats, which the kernel streams row by row; every 9th case is
+ * Aᵀ·B with k of 1 or 2, taken one row of C at a time.
  * Runs the whole check once per instruction set this CPU runs (AVX2, and AVX-512 where present), from
  * the same random cases. Exits 0 with "kernels_selftest: ok", or 1 with the first failures; 77
  * (skipped) on a CPU without AVX2 and FMA. */
@@ -28,6 +29,8 @@ static int check(int isa)
         /* Every 20th case has k past the kernels' k blocking (256). */
         int m = 1 + (int)(next() % 20), n = 1 + (int)(next() % 150);
         int k = t % 20 == 0 ? 250 + (int)(next() % 400) : 1 + (int)(next() % 70);
+        if (t % 9 == 5) /* Aᵀ·B (t % 3 == 2) at a batch of one or two: atb_rows. */
+            k = 1 + (int)(next() % 2);
         if (t % 300 == 1) {
             /* X·W with one row and a weight of more than 2 Mi floats: the streamed path. */
             m = 1;

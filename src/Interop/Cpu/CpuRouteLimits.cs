@@ -16,7 +16,7 @@ namespace BlasLinear.Backends;
 /// <param name="TransposedWeightFrom">X·W beats X·Wᵀ from this batch, with oneDNN present.</param>
 /// <param name="TransposedWeightWithoutOneDnnFrom">X·W beats X·Wᵀ from this batch, with the kernels alone.</param>
 /// <param name="LargeOperandFloats">Past this many floats the big operand of A·B and Aᵀ·B streams from memory:
-/// A·B on the kernels for one row only, Aᵀ·B never.</param>
+/// A·B and Aᵀ·B on the kernels at batch 1 only (<see cref="CpuRouteTable.FromMemoryKernelsUpTo"/>).</param>
 /// <param name="BroadcastFromMemoryWithoutOneDnnUpTo">A·B with the weight past <paramref name="LargeOperandFloats"/>
 /// on the kernels up to this batch, without oneDNN.</param>
 /// <param name="BroadcastOpenBlasOverOneDnn">A·B past <paramref name="BroadcastKernelsUpTo"/> (and within

@@ -16,7 +16,7 @@ namespace BlasLinear.Backends;
 /// without oneDNN the kernels to 255, then OpenBLAS.</item>
 /// <item>A·B (X·W): the kernels to batch 7, then oneDNN; without oneDNN the kernels at every batch.</item>
 /// <item>Aᵀ·B (dW): the kernels to batch 32, then oneDNN; without oneDNN the kernels at every batch.</item>
-/// <item>Operands past 16 MiB: A·B on the kernels for one row only, Aᵀ·B never on the kernels.</item>
+/// <item>Operands past 16 MiB: A·B and Aᵀ·B on the kernels at batch 1 only (one row streamed).</item>
 /// <item>Aᵀ·Bᵀ: OpenBLAS. Any product under 32,768 multiply-adds: the kernels.</item>
 /// <item>Without kernels (a CPU with neither AVX2+FMA nor AVX-512) the kernels' rows go to oneDNN where it is
 /// present, to OpenBLAS otherwise.</item>
@@ -28,6 +28,13 @@ internal sealed class CpuRouteTable
 {
     /// <summary>Products under this many multiply-adds are too small to split: the kernels, on the caller.</summary>
     internal const long SingleThreadBelow = 32_768;
+
+    /// <summary>
+    /// The batch up to which A·B and Aᵀ·B with the big operand past <see cref="CpuRouteLimits.LargeOperandFloats"/>
+    /// stay on the kernels: at batch 1 they stream it as one sequence (A·B the weight's rows, Aᵀ·B the rows of C),
+    /// faster than oneDNN's and OpenBLAS's blocking; from batch 2 those lead or tie (docs/cpu-routes.md).
+    /// </summary>
+    internal const int FromMemoryKernelsUpTo = 1;
 
     /// <summary>The table for <paramref name="requested"/> with these providers present.</summary>
     /// <param name="requested">The routing asked for.</param>
@@ -97,11 +104,11 @@ internal sealed class CpuRouteTable
         {
             (true, true) => string.Create(CultureInfo.InvariantCulture,
                 $"auto: A·Bᵀ kernels to batch {Limits.DotKernelsUpTo}, oneDNN swapped to {Limits.SwappedBelow - 1}, then oneDNN; {BroadcastsWithOneDnn()} "
-                + $"(operands past {Limits.LargeOperandFloats * sizeof(float) >> 20} MiB: A·B kernels for one row only, Aᵀ·B oneDNN); "
+                + $"(operands past {Limits.LargeOperandFloats * sizeof(float) >> 20} MiB: A·B and Aᵀ·B kernels at batch {FromMemoryKernelsUpTo} only); "
                 + $"kernels under {SingleThreadBelow} multiply-adds"),
             (true, false) => string.Create(CultureInfo.InvariantCulture,
                 $"auto: A·Bᵀ kernels to batch {Limits.DotKernelsWithoutOneDnnUpTo}, then OpenBLAS; {BroadcastsWithoutOneDnn()} "
-                + $"(Aᵀ·B past {Limits.LargeOperandFloats * sizeof(float) >> 20} MiB: OpenBLAS)"),
+                + $"(Aᵀ·B past {Limits.LargeOperandFloats * sizeof(float) >> 20} MiB: kernels at batch {FromMemoryKernelsUpTo}, then OpenBLAS)"),
             (false, true) => "auto: oneDNN for every product but Aᵀ·Bᵀ (no kernels for this CPU)",
             _ => "auto: OpenBLAS for every product (no kernels, no oneDNN)",
         },
@@ -164,8 +171,8 @@ internal sealed class CpuRouteTable
         {
             int batch = ta ? k : m;
             // Past Limits.LargeOperandFloats the big operand (the weight of A·B, the gradient C of Aᵀ·B) streams from
-            // memory: oneDNN's and OpenBLAS's blocking is then faster, except for one row of A·B, which the
-            // kernels stream row by row (docs/cpu-routes.md).
+            // memory: oneDNN's and OpenBLAS's blocking is then faster, except at batch 1, where the kernels
+            // stream it as one sequence (docs/cpu-routes.md).
             bool fromMemory = (ta ? (long)m * n : (long)k * n) > Limits.LargeOperandFloats;
             Route kernels = ta ? Route.KernelsAtb : Route.KernelsAb;
             if (HasKernels && small)
@@ -175,7 +182,7 @@ internal sealed class CpuRouteTable
 
             if (HasOneDnn)
             {
-                int kernelsUpTo = fromMemory ? (ta ? 0 : 1) : (ta ? Limits.GradientKernelsUpTo : Limits.BroadcastKernelsUpTo);
+                int kernelsUpTo = fromMemory ? FromMemoryKernelsUpTo : (ta ? Limits.GradientKernelsUpTo : Limits.BroadcastKernelsUpTo);
                 if (HasKernels && batch <= kernelsUpTo)
                 {
                     return kernels;
@@ -185,9 +192,9 @@ internal sealed class CpuRouteTable
                 return !ta && !fromMemory && Limits.BroadcastOpenBlasOverOneDnn ? Route.OpenBlas : Route.OneDnn;
             }
 
-            // No oneDNN: the kernels up to the limits measured against OpenBLAS, never for a gradient from memory.
+            // No oneDNN: the kernels up to the limits measured against OpenBLAS; a gradient from memory at batch 1.
             int withoutOneDnnUpTo = ta
-                ? (fromMemory ? 0 : Limits.GradientKernelsWithoutOneDnnUpTo)
+                ? (fromMemory ? FromMemoryKernelsUpTo : Limits.GradientKernelsWithoutOneDnnUpTo)
                 : (fromMemory ? Limits.BroadcastFromMemoryWithoutOneDnnUpTo : Limits.BroadcastKernelsWithoutOneDnnUpTo);
             return HasKernels && batch <= withoutOneDnnUpTo ? kernels : Route.OpenBlas;
         }
