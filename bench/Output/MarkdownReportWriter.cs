@@ -23,6 +23,7 @@ internal static class MarkdownReportWriter
         md.AppendLine(Invariant, $"- system: {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}");
         md.AppendLine(Invariant, $"- `OPENBLAS_NUM_THREADS`: {MachineInfo.Variable("OPENBLAS_NUM_THREADS")}, `OPENBLAS_CORETYPE`: {MachineInfo.Variable("OPENBLAS_CORETYPE")}");
         md.AppendLine(Invariant, $"- OpenBLAS idle workers: {OpenBlasIdle.Setting}");
+        md.AppendLine(Invariant, $"- JIT: {JitSetting.Describe()}");
         IReadOnlyList<string> mapped = MachineInfo.MappedOpenBlas();
         if (mapped.Count > 0)
         {

@@ -42,6 +42,7 @@ internal static class SweepCommand
     {
         console.WriteLine($"BlasLinear throughput: {options.Describe()}");
         console.WriteLine($"OpenBLAS idle workers: {OpenBlasIdle.Setting}");
+        console.WriteLine($"JIT: {JitSetting.Describe()}");
         console.WriteLine($"measuring the peak (square sgemm, n = {options.PeakSize}) and the read bandwidth at each point's footprint ({options.BandwidthThreads} threads) ...");
         using SweepRunner runner = SweepRunner.Prepare(options);
         foreach (BackendInfo backend in runner.Backends)
