@@ -11,7 +11,11 @@ namespace BlasLinear.Backends;
 /// </summary>
 /// <remarks>
 /// After its slice a worker spins for <see cref="SpinMicroseconds"/> (yielding now and then), so that
-/// back-to-back calls find it awake, then sleeps on a semaphore. The spin is short on purpose: a pool
+/// back-to-back calls find it awake, then sleeps on a semaphore. Both the spinning worker and the caller
+/// waiting for the last slice look at their flag after every single pause (yielding every 1,024): looking
+/// only every 20 pauses, with a yield every 16 looks, cost a split call about 1 µs (a two-slice call of
+/// empty slices: 1.0 µs against 0.22 µs; a prepared 1024→1024 forward at batch 1: medians 32.2–32.9 µs against
+/// 30.6–31.1 µs, in alternating processes). The spin is short on purpose: a pool
 /// that keeps spinning after its last call takes a core from whatever runs next (OpenMP's default spin,
 /// about milliseconds, slowed a following OpenBLAS call five-fold on two cores; see README, "CPU routes").
 /// Only one split call runs at a time (it holds the whole gate), so the pool needs no queue.
@@ -53,10 +57,17 @@ internal static class CpuWorkers
         }
         finally
         {
-            var spin = new SpinWait();
+            int spins = 0;
             while (Volatile.Read(ref s_pending) != 0)
             {
-                spin.SpinOnce(sleep1Threshold: -1);
+                if (++spins % 1024 == 0)
+                {
+                    Thread.Yield();
+                }
+                else
+                {
+                    Thread.SpinWait(1);
+                }
             }
 
             s_body = null;
@@ -137,13 +148,13 @@ internal static class CpuWorkers
                 {
                     if (Stopwatch.GetTimestamp() - since < s_spinTicks)
                     {
-                        if (++spins % 16 == 0)
+                        if (++spins % 1024 == 0)
                         {
                             Thread.Yield();
                         }
                         else
                         {
-                            Thread.SpinWait(20);
+                            Thread.SpinWait(1);
                         }
 
                         continue;
