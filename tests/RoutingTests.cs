@@ -55,6 +55,23 @@ public class RoutingTests
         LayerTests.CheckAgainstReference(layer, batch, seed: batch);
     }
 
+    /// <summary>
+    /// A weight just past 16 MiB (2048 → 2049: 4,196,352 floats), where the big operand streams from memory: at
+    /// batch 1 dX (Linear's A·B) and dW (Aᵀ·B, one row of dW at a time) run on the kernels, at batch 2 on oneDNN
+    /// (OpenBLAS for dW without it); forward, dX, dW and db against float64, on both kernel paths.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData(TestBackends.Cpu, LayerFactory.Linear, 1)]
+    [InlineData(TestBackends.Cpu, LayerFactory.ParameterLinear, 1)]
+    [InlineData(TestBackends.Cpu, LayerFactory.Linear, 2)]
+    [InlineData(TestBackends.CpuAvx2, LayerFactory.Linear, 1)]
+    [InlineData(TestBackends.CpuAvx2, LayerFactory.ParameterLinear, 1)]
+    public void Layers_past_16_MiB_match_float64_at_batch_1_and_2(TestBackend backendName, LayerKind form, int batch)
+    {
+        using LinearLayer layer = LayerFactory.Create(form, 2048, 2049, bias: true, TestBackends.Get(backendName), seed: batch);
+        LayerTests.CheckAgainstReference(layer, batch, seed: 40 + batch);
+    }
+
     /// <summary>The benchmark's shape, where every route runs multithreaded, on each side of the oneDNN switches.</summary>
     [SkippableTheory]
     [InlineData(LayerFactory.Linear, 25)]
