@@ -133,21 +133,27 @@ public abstract partial class BlasBackend
         }
     }
 
-    /// <summary>Keeps a buffer's memory alive across a native call, even if it is disposed meanwhile.</summary>
-    private protected readonly ref struct Lease
+    /// <summary>Keeps a buffer's memory (or any native memory's handle) alive across a native call, even if it is disposed meanwhile.</summary>
+    internal readonly ref struct Lease
     {
         private readonly SafeHandle? _memory;
 
         public Lease(BlasBuffer? buffer)
+            : this(buffer?.Memory)
         {
-            if (buffer is null)
+        }
+
+        /// <exception cref="ObjectDisposedException"><paramref name="memory"/> was already released.</exception>
+        public Lease(SafeHandle? memory)
+        {
+            if (memory is null)
             {
                 return;
             }
 
             bool added = false;
-            buffer.Memory.DangerousAddRef(ref added);
-            _memory = buffer.Memory;
+            memory.DangerousAddRef(ref added);
+            _memory = memory;
         }
 
         public void Dispose() => _memory?.DangerousRelease();

@@ -39,32 +39,16 @@ internal sealed class CpuPanelWeight : PreparedWeight
 
     internal override unsafe void Refresh()
     {
-        bool weightAdded = false, panelsAdded = false;
-        try
+        using var weight = new BlasBackend.Lease(Weight);
+        using var panels = new BlasBackend.Lease(_panels);
+        nint destination = _panels.DangerousGetHandle();
+        if (IsBFloat16)
         {
-            Weight.Memory.DangerousAddRef(ref weightAdded);
-            _panels.DangerousAddRef(ref panelsAdded);
-            nint panels = _panels.DangerousGetHandle();
-            if (IsBFloat16)
-            {
-                WeightPanels.PackRounded(Weight.Pointer, Transposed, N, K, (ushort*)panels);
-            }
-            else
-            {
-                WeightPanels.Pack(Weight.Pointer, Transposed, N, K, (float*)panels);
-            }
+            WeightPanels.PackRounded(Weight.Pointer, Transposed, N, K, (ushort*)destination);
         }
-        finally
+        else
         {
-            if (panelsAdded)
-            {
-                _panels.DangerousRelease();
-            }
-
-            if (weightAdded)
-            {
-                Weight.Memory.DangerousRelease();
-            }
+            WeightPanels.Pack(Weight.Pointer, Transposed, N, K, (float*)destination);
         }
     }
 
@@ -76,19 +60,8 @@ internal sealed class CpuPanelWeight : PreparedWeight
 
     internal override unsafe void MultiplyPinned(int m, float* x, float* bias, float beta, float* y)
     {
-        bool added = false;
-        try
-        {
-            _panels.DangerousAddRef(ref added);
-            _cpu.GemmPanels(Precision, m, N, K, x, (void*)_panels.DangerousGetHandle(), beta, bias, y);
-        }
-        finally
-        {
-            if (added)
-            {
-                _panels.DangerousRelease();
-            }
-        }
+        using var panels = new BlasBackend.Lease(_panels);
+        _cpu.GemmPanels(Precision, m, N, K, x, (void*)_panels.DangerousGetHandle(), beta, bias, y);
     }
 
     protected override void Dispose(bool disposing)
@@ -102,21 +75,10 @@ internal sealed class CpuPanelWeight : PreparedWeight
 
     private protected override unsafe void CopyFromBFloat16Core(ReadOnlySpan<ushort> source)
     {
-        bool added = false;
-        try
+        using var panels = new BlasBackend.Lease(_panels);
+        fixed (ushort* bits = source)
         {
-            _panels.DangerousAddRef(ref added);
-            fixed (ushort* bits = source)
-            {
-                WeightPanels.Pack(bits, Transposed, N, K, (ushort*)_panels.DangerousGetHandle());
-            }
-        }
-        finally
-        {
-            if (added)
-            {
-                _panels.DangerousRelease();
-            }
+            WeightPanels.Pack(bits, Transposed, N, K, (ushort*)_panels.DangerousGetHandle());
         }
     }
 
@@ -138,18 +100,7 @@ internal sealed class CpuPanelWeight : PreparedWeight
         }
 
         ArgumentOutOfRangeException.ThrowIfNotEqual(destination.Length, (long)N * K, nameof(destination));
-        bool added = false;
-        try
-        {
-            _panels.DangerousAddRef(ref added);
-            WeightPanels.Unpack((T*)_panels.DangerousGetHandle(), Transposed, N, K, destination);
-        }
-        finally
-        {
-            if (added)
-            {
-                _panels.DangerousRelease();
-            }
-        }
+        using var panels = new BlasBackend.Lease(_panels);
+        WeightPanels.Unpack((T*)_panels.DangerousGetHandle(), Transposed, N, K, destination);
     }
 }
