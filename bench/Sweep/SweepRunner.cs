@@ -26,6 +26,7 @@ internal sealed class SweepRunner : IDisposable
         Bandwidth = bandwidth;
         _started = started;
         _startTimestamp = startTimestamp;
+        TotalPoints = backends.Sum(b => PointsFor(plan, b).Count);
     }
 
     public SweepOptions Options { get; }
@@ -42,7 +43,8 @@ internal sealed class SweepRunner : IDisposable
 
     public IReadOnlyList<BackendInfo> Backends => [.. _backends.Select(b => b.Info)];
 
-    public int TotalPoints => _backends.Sum(b => PointsFor(Plan, b).Count);
+    /// <summary>Points to measure over every backend (each backend's precisions), counted once.</summary>
+    public int TotalPoints { get; }
 
     /// <exception cref="BackendUnavailableException">A backend asked for by name cannot be used here.</exception>
     public static SweepRunner Prepare(SweepOptions options)
