@@ -53,8 +53,7 @@ internal sealed class InterleavedTimer(int pairs, double minSampleSeconds)
                 break;
             }
 
-            double perIteration = Math.Max(slower / iterations, 1e-9);
-            iterations = Math.Max(iterations, (int)Math.Clamp(Math.Ceiling(RescaleMargin * minSampleSeconds / perIteration), 1, int.MaxValue / 2));
+            iterations = Math.Max(iterations, IterationsFor(RescaleMargin * minSampleSeconds, slower, iterations));
         }
 
         return iterations;
@@ -72,11 +71,17 @@ internal sealed class InterleavedTimer(int pairs, double minSampleSeconds)
             double slower = Math.Max(first.Time(n), second.Time(n));
             if (slower >= minSampleSeconds * CalibrationShare || n >= 1 << 24)
             {
-                double perIteration = Math.Max(slower / n, 1e-9);
-                return (int)Math.Clamp(Math.Ceiling(minSampleSeconds / perIteration), 1, int.MaxValue / 2);
+                return IterationsFor(minSampleSeconds, slower, n);
             }
 
             n *= 2;
         }
+    }
+
+    /// <summary>The iterations that last <paramref name="seconds"/> at the rate of a run of <paramref name="ran"/> that took <paramref name="took"/>.</summary>
+    private static int IterationsFor(double seconds, double took, int ran)
+    {
+        double perIteration = Math.Max(took / ran, 1e-9);
+        return (int)Math.Clamp(Math.Ceiling(seconds / perIteration), 1, int.MaxValue / 2);
     }
 }
