@@ -163,7 +163,7 @@ BLK_INLINE __mmask16 lane_mask(int cols, int v)
 
 /* a(i, p) = a[i·si + p·sp]: si = lda, sp = 1 for A[m,k]; si = 1, sp = lda for A[k,m]ᵀ. FULL: cols = 16·NV, and
  * B and C are read and written with plain loads and stores instead of all-ones masks (same values). */
-BLK_INLINE void op_ab_tile(const int MR, const int NV, const int FULL, int cols, int k, float alpha,
+BLK_INLINE void op_ab_tile(const int MR, const int NV, const int FULL, const int PF, int cols, int k, float alpha,
                         const float* a, ptrdiff_t si, ptrdiff_t sp, const float* b, ptrdiff_t ldb,
                         float beta, float* c, ptrdiff_t ldc)
 {
@@ -178,6 +178,9 @@ BLK_INLINE void op_ab_tile(const int MR, const int NV, const int FULL, int cols,
 
     for (int p = 0; p < k; p++) {
         const float* brow = b + p * ldb;
+        if (PF)
+            UNROLL for (int v = 0; v < NV; v++)
+                _mm_prefetch((const char*)(brow + PF * ldb + 16 * v), _MM_HINT_T1);
         __m512 bv[OPAB_MAX_NV];
         UNROLL for (int v = 0; v < NV; v++)
             bv[v] = FULL ? _mm512_loadu_ps(brow + 16 * v) : _mm512_maskz_loadu_ps(mask[v], brow + 16 * v);
@@ -208,19 +211,45 @@ BLK_INLINE void op_ab_tile(const int MR, const int NV, const int FULL, int cols,
  * from memory 2.2 times, Aᵀ·B at k = 4 and 8 1.2–1.8 times but for 1024 × 1024, 0.9), and slower in tiles of
  * up to 4 rows (A·B at m = 1 and 2, 0.8–0.85); docs/cpu-routes.md. */
 #define OPAB_PLAIN_FROM_MR 5
+/* blk_sgemm_ab's tiles of this many rows or more prefetch B (the weight) AB_PREFETCH_ROWS rows ahead into L2. A
+ * column panel walks down the weight's rows at a stride of ldb, one short stretch per row, which the hardware
+ * prefetchers do not follow across pages: a weight that was not in cache (a backward's dX after the weight
+ * gradient's pass evicted it) arrived about one row's latency at a time. Into L2, not L1: rows 4 KiB apart map to
+ * one set of L1, and prefetching there evicted the rows in use (1024 × 1024 on AVX2, 4096 × 4096 on AVX-512 ran
+ * 10–35 % slower with it; into L2 they gain). Measured on a Zen 4 (docs/cpu-routes.md, "A·B: the weight
+ * prefetched"), weight from memory: 1.5–1.6 times at m = 4, 1.05–1.25 at m = 8 and 16; 4096 × 4096 1.2–1.5 times;
+ * from cache unchanged within noise. Tiles of one or two rows do not (slower from cache: they have more loads per FMA). A prefetch
+ * never faults, so rows past the end of a block or of B need no test. */
+#define AB_PREFETCH_FROM_MR 4
+#define AB_PREFETCH_ROWS 16
+#define OPAB_TILE(MR, FULL)                                                                                \
+    do {                                                                                                   \
+        if (prefetch_b && (MR) >= AB_PREFETCH_FROM_MR)                                                     \
+            op_ab_tile(MR, OPAB_NV(MR), FULL, AB_PREFETCH_ROWS, cols, k, alpha, a, si, sp, b, ldb, beta, c, ldc); \
+        else                                                                                               \
+            op_ab_tile(MR, OPAB_NV(MR), FULL, 0, cols, k, alpha, a, si, sp, b, ldb, beta, c, ldc);         \
+    } while (0)
+/* The rows a batch leaves under AB_ROW_BLOCK (m = 9 leaves 1) run over the full block's column panel of
+ * 16·OPAB_NV(AB_ROW_BLOCK) columns: their own tile's width (8 vectors for one row) would be masked down to it,
+ * FMAs on all-off lanes included. That tile is as wide as the panel: A·B at m = 9–12 1.15–1.8 times (m = 8 and 15,
+ * whose tiles fit the panel, unchanged; same operations per element, so the same bits). */
 #define OPAB_CASE(MR)                                                                                      \
     case MR:                                                                                               \
         if ((MR) >= OPAB_PLAIN_FROM_MR && cols == 16 * OPAB_NV(MR))                                        \
-            op_ab_tile(MR, OPAB_NV(MR), 1, cols, k, alpha, a, si, sp, b, ldb, beta, c, ldc);               \
+            OPAB_TILE(MR, 1);                                                                              \
+        else if ((MR) < AB_ROW_BLOCK && cols == 16 * OPAB_NV(AB_ROW_BLOCK))                                 \
+            op_ab_tile(MR, OPAB_NV(AB_ROW_BLOCK), (MR) >= OPAB_PLAIN_FROM_MR, 0, cols, k, alpha, a, si, sp, b, ldb, \
+                       beta, c, ldc);                                                                      \
         else                                                                                               \
-            op_ab_tile(MR, OPAB_NV(MR), 0, cols, k, alpha, a, si, sp, b, ldb, beta, c, ldc);               \
+            OPAB_TILE(MR, 0);                                                                              \
         break;
 #define OPAB_NV(MR) ((MR) <= 2 ? 8 : (MR) <= 4 ? 5 : (MR) <= 6 ? 4 : 3)
 /* The widest tile for MR rows, for the loops; the switch below needs the macro's constant form. */
 static int op_ab_vectors(int mr) { return OPAB_NV(mr); }
 
+/* prefetch_b: B is the weight (blk_sgemm_ab), not the batch's few rows (blk_sgemm_atb). */
 static BLK_TARGET void op_ab_block(int mr, int cols, int k, float alpha, const float* a, ptrdiff_t si, ptrdiff_t sp,
-                                const float* b, ptrdiff_t ldb, float beta, float* c, ptrdiff_t ldc)
+                                const float* b, ptrdiff_t ldb, float beta, float* c, ptrdiff_t ldc, int prefetch_b)
 {
     switch (mr) {
     OPAB_CASE(1) OPAB_CASE(2) OPAB_CASE(3) OPAB_CASE(4) OPAB_CASE(5) OPAB_CASE(6) OPAB_CASE(7) OPAB_CASE(8)
@@ -290,7 +319,7 @@ static BLK_TARGET void avx512_sgemm_atb(int m, int n, int k, float alpha, const 
         const int step = 16 * op_ab_vectors(mr);
         for (int j = 0; j < n; j += step) {
             const int cols = n - j < step ? n - j : step;
-            op_ab_block(mr, cols, k, alpha, a + i, 1, lda, b + j, ldb, beta, c + (ptrdiff_t)i * ldc + j, ldc);
+            op_ab_block(mr, cols, k, alpha, a + i, 1, lda, b + j, ldb, beta, c + (ptrdiff_t)i * ldc + j, ldc, 0);
         }
     }
 }
@@ -370,7 +399,7 @@ static BLK_TARGET void avx512_sgemm_ab(int m, int n, int k, float alpha, const f
                 for (int jj = 0; jj < width; jj += step) {
                     const int cols = width - jj < step ? width - jj : step;
                     op_ab_block(mr, cols, kb, alpha, a + (ptrdiff_t)i * lda + p0, lda, 1, b_block + j + jj, ldb,
-                                beta_block, c + (ptrdiff_t)i * ldc + j + jj, ldc);
+                                beta_block, c + (ptrdiff_t)i * ldc + j + jj, ldc, 1);
                 }
             }
         }

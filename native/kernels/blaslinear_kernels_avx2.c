@@ -139,7 +139,7 @@ AVX2_TARGET void avx2_sgemm_abt(int m, int n, int k, float alpha, const float* a
 
 /* a(i, p) = a[i·si + p·sp]: si = lda, sp = 1 for A[m,k]; si = 1, sp = lda for A[k,m]ᵀ. FULL: the tile
  * is NV·8 columns wide (cols is then ignored), so no load or store needs a mask. */
-AVX2_INLINE void op_ab_tile(const int MR, const int NV, const int FULL, int cols, int k, float alpha,
+AVX2_INLINE void op_ab_tile(const int MR, const int NV, const int FULL, const int PF, int cols, int k, float alpha,
                             const float* a, ptrdiff_t si, ptrdiff_t sp, const float* b, ptrdiff_t ldb,
                             float beta, float* c, ptrdiff_t ldc)
 {
@@ -154,6 +154,9 @@ AVX2_INLINE void op_ab_tile(const int MR, const int NV, const int FULL, int cols
 
     for (int p = 0; p < k; p++) {
         const float* brow = b + p * ldb;
+        if (PF)
+            UNROLL for (int v = 0; v < NV; v += 2) /* one prefetch per 64-byte line */
+                _mm_prefetch((const char*)(brow + PF * ldb + 8 * v), _MM_HINT_T1);
         __m256 bv[OPAB_MAX_NV];
         UNROLL for (int v = 0; v < NV; v++)
             bv[v] = FULL ? _mm256_loadu_ps(brow + 8 * v) : _mm256_maskload_ps(brow + 8 * v, mask[v]);
@@ -180,17 +183,38 @@ AVX2_INLINE void op_ab_tile(const int MR, const int NV, const int FULL, int cols
 }
 
 #define OPAB_NV(MR) ((MR) == 1 ? 8 : (MR) == 2 ? 5 : (MR) <= 4 ? 3 : 2)
+/* avx2_sgemm_ab's tiles of AB_PREFETCH_FROM_MR rows or more prefetch the weight AB_PREFETCH_ROWS rows ahead into L2,
+ * as the AVX-512 path does (blaslinear_kernels.c says why), when the batch is one row block (m ≤ AB_ROW_BLOCK):
+ * at m = 8 (a 6-row tile, then a 2-row one over the same rows) it ran 7–14 % slower, at m = 4 1.1–1.6 times
+ * faster (docs/cpu-routes.md). */
+#define AB_PREFETCH_FROM_MR 4
+#define AB_PREFETCH_ROWS 16
+#define OPAB_TILE(MR, FULL)                                                                                \
+    do {                                                                                                   \
+        if (prefetch_b && (MR) >= AB_PREFETCH_FROM_MR)                                                     \
+            op_ab_tile(MR, OPAB_NV(MR), FULL, AB_PREFETCH_ROWS, cols, k, alpha, a, si, sp, b, ldb, beta, c, ldc); \
+        else                                                                                               \
+            op_ab_tile(MR, OPAB_NV(MR), FULL, 0, cols, k, alpha, a, si, sp, b, ldb, beta, c, ldc);         \
+    } while (0)
+/* The rows a batch leaves under AB_ROW_BLOCK (m = 8 leaves 2) run over the full block's 16-column panel as one
+ * full 2-vector tile, not their own wider tile masked down to it (_mm256_maskload_ps and _mm256_maskstore_ps on
+ * all-off lanes, and their FMAs): A·B at m = 7, 8, 13, 14 and 20 1.2–3 times, as the AVX-512 path (same
+ * operations per element, so the same bits). */
 #define OPAB_CASE(MR)                                                                                      \
     case MR:                                                                                               \
         if (cols == 8 * OPAB_NV(MR))                                                                       \
-            op_ab_tile(MR, OPAB_NV(MR), 1, cols, k, alpha, a, si, sp, b, ldb, beta, c, ldc);               \
+            OPAB_TILE(MR, 1);                                                                              \
+        else if ((MR) < AB_ROW_BLOCK && cols == 8 * OPAB_NV(AB_ROW_BLOCK))                                  \
+            op_ab_tile(MR, OPAB_NV(AB_ROW_BLOCK), 1, 0, cols, k, alpha, a, si, sp, b, ldb, beta, c, ldc);   \
         else                                                                                               \
-            op_ab_tile(MR, OPAB_NV(MR), 0, cols, k, alpha, a, si, sp, b, ldb, beta, c, ldc);               \
+            OPAB_TILE(MR, 0);                                                                              \
         break;
 static int op_ab_vectors(int mr) { return OPAB_NV(mr); }
 
+/* prefetch_b: B is the weight (avx2_sgemm_ab), not the batch's few rows (avx2_sgemm_atb). */
 static AVX2_TARGET void op_ab_block(int mr, int cols, int k, float alpha, const float* a, ptrdiff_t si,
-                                    ptrdiff_t sp, const float* b, ptrdiff_t ldb, float beta, float* c, ptrdiff_t ldc)
+                                    ptrdiff_t sp, const float* b, ptrdiff_t ldb, float beta, float* c, ptrdiff_t ldc,
+                                    int prefetch_b)
 {
     switch (mr) {
     OPAB_CASE(1) OPAB_CASE(2) OPAB_CASE(3) OPAB_CASE(4) OPAB_CASE(5) OPAB_CASE(6)
@@ -252,7 +276,7 @@ AVX2_TARGET void avx2_sgemm_atb(int m, int n, int k, float alpha, const float* a
         const int step = 8 * op_ab_vectors(mr);
         for (int j = 0; j < n; j += step) {
             const int cols = n - j < step ? n - j : step;
-            op_ab_block(mr, cols, k, alpha, a + i, 1, lda, b + j, ldb, beta, c + (ptrdiff_t)i * ldc + j, ldc);
+            op_ab_block(mr, cols, k, alpha, a + i, 1, lda, b + j, ldb, beta, c + (ptrdiff_t)i * ldc + j, ldc, 0);
         }
     }
 }
@@ -275,7 +299,7 @@ AVX2_TARGET void avx2_sgemm_ab(int m, int n, int k, float alpha, const float* a,
                 for (int jj = 0; jj < width; jj += step) {
                     const int cols = width - jj < step ? width - jj : step;
                     op_ab_block(mr, cols, kb, alpha, a + (ptrdiff_t)i * lda + p0, lda, 1, b_block + j + jj, ldb,
-                                beta_block, c + (ptrdiff_t)i * ldc + j + jj, ldc);
+                                beta_block, c + (ptrdiff_t)i * ldc + j + jj, ldc, m <= AB_ROW_BLOCK);
                 }
             }
         }
