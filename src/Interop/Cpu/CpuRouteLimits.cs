@@ -63,8 +63,9 @@ internal sealed record CpuRouteLimits(
     /// lead to batch 12 (from 13 oneDNN and the swapped product do), the swapped product leads oneDNN to 63
     /// as on AVX-512; without oneDNN OpenBLAS leads from 32. A·B: the kernels lead to 24; past that OpenBLAS
     /// leads and oneDNN's AVX2 A·B trails both (65–70 GFLOP/s a thread against 85–90), with oneDNN present
-    /// or not; past 16 MiB without oneDNN OpenBLAS leads from 4. Aᵀ·B: the kernels lead only at batch 1
-    /// (oneDNN from 2); without oneDNN OpenBLAS leads from 12. X·W never beats X·Wᵀ by a margin that pays
+    /// or not; past 16 MiB without oneDNN OpenBLAS leads from 4. Aᵀ·B: the kernels lead at batches 1 and 2,
+    /// where they stream C one row at a time (atb_rows; on a Zen 4 1.1–2.4 times oneDNN's AVX2 code at 2,
+    /// which leads from 3); without oneDNN OpenBLAS leads from 12. X·W never beats X·Wᵀ by a margin that pays
     /// for the copy. 16 MiB as on AVX-512: the kernels' A·B wins to 16 MiB and loses from 31 MiB, far above
     /// the 1 MiB L2, so the limit is the last-level cache's, which this machine misreports.
     /// </summary>
@@ -74,7 +75,7 @@ internal sealed record CpuRouteLimits(
         SwappedBelow: 64,
         BroadcastKernelsUpTo: 24,
         BroadcastKernelsWithoutOneDnnUpTo: 24,
-        GradientKernelsUpTo: 1,
+        GradientKernelsUpTo: 2,
         GradientKernelsWithoutOneDnnUpTo: 8,
         TransposedWeightFrom: int.MaxValue,
         TransposedWeightWithoutOneDnnFrom: int.MaxValue,
