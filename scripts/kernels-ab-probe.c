@@ -1,45 +1,132 @@
-/* Two builds of libblaslinear_kernels.so in one process (dlopen), A·B (m × n × k, the weight W [k, n]) split over
- * the OpenMP threads by column slices as CpuWorkers.cs splits it: "alone", calls back to back; "after dW", each
- * call follows an untimed Aᵀ·B on a gradient of the weight's size, as in a backward pass, which evicts the
- * weight from cache. Medians of 15 interleaved windows of at least 20 ms, µs, old / new, and whether the two
- * libraries gave the same bits. docs/cpu-routes.md ("A·B: the weight prefetched") gives the rows it printed:
+/* Two builds of libblaslinear_kernels.so in one process (dlopen), timed side by side; medians of 15 interleaved
+ * windows, µs, old / new, and whether the two gave the same bits.
+ *
+ * A·B (the default): m × n × k with the weight W [k, n], split over the OpenMP threads by column slices as
+ * CpuWorkers.cs splits it; "alone", calls back to back; "after dW", each call follows an untimed Aᵀ·B on a
+ * gradient of the weight's size, as in a backward pass, which evicts the weight from cache (windows ≥ 20 ms).
+ * --panels: the prepared forward on float32 panels (BF16=1: bfloat16 panels) of an out × in weight, the panels
+ * split in halves as the router splits them (windows ≥ 30 ms).
+ * docs/cpu-routes.md ("A·B: the weight prefetched", "Prepared weights") gives the rows it printed:
  *
  *   cc -O2 -fopenmp -o kernels-ab-probe scripts/kernels-ab-probe.c -ldl
- *   OMP_NUM_THREADS=2 ./kernels-ab-probe OLD.so NEW.so N K M...     (AVX2=1 in the environment: the AVX2 path)
+ *   OMP_NUM_THREADS=2 ./kernels-ab-probe OLD.so NEW.so N K M...              (A·B; AVX2=1: the AVX2 path)
+ *   OMP_NUM_THREADS=2 ./kernels-ab-probe --panels OLD.so NEW.so OUT IN M...  (BF16=1: bfloat16 panels)
  */
 #include <dlfcn.h>
 #include <omp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 typedef void (*gemm_t)(int, int, int, int, float, const float*, int, const float*, int, float, float*, int);
-static double now(void){struct timespec t;clock_gettime(CLOCK_MONOTONIC,&t);return t.tv_sec+1e-9*t.tv_nsec;}
-static int cmp(const void*a,const void*b){double x=*(double*)a,y=*(double*)b;return x<y?-1:x>y;}
-int main(int argc,char**argv){
-  gemm_t ab[2], atb[2];
-  for(int l=0;l<2;l++){ void*h=dlopen(argv[1+l],RTLD_NOW|RTLD_LOCAL); if(!h){puts(dlerror());return 1;} ab[l]=(gemm_t)dlsym(h,"blk_sgemm_ab"); atb[l]=(gemm_t)dlsym(h,"blk_sgemm_atb"); }
-  int isa=getenv("AVX2")?1:2; /* BLK_ISA_AVX2, BLK_ISA_AVX512 */
-  int n=atoi(argv[3]), k=atoi(argv[4]);
-  float*W=aligned_alloc(64,(size_t)n*k*4),*G=aligned_alloc(64,(size_t)n*k*4),*X=aligned_alloc(64,64*(size_t)k*4),*Y[2],*D=aligned_alloc(64,64*(size_t)n*4);
-  Y[0]=aligned_alloc(64,64*(size_t)n*4); Y[1]=aligned_alloc(64,64*(size_t)n*4);
-  for(size_t i=0;i<(size_t)n*k;i++){W[i]=(i%7)*.1f;G[i]=0;} for(size_t i=0;i<64*(size_t)k;i++)X[i]=(i%5)*.1f; for(size_t i=0;i<64*(size_t)n;i++)D[i]=(i%3)*.1f;
-  printf("A·B n=%d k=%d, %s, us medians old / new (bits equal?)\n  m   alone            after dW\n", n, k, isa==1?"AVX2":"AVX-512");
-  for(int a=5;a<argc;a++){ int m=atoi(argv[a]); double med[2][2];
-    for(int mode=0;mode<2;mode++){ double s[2][15];
-      for(int r=0;r<15;r++) for(int l=0;l<2;l++){ double t=0; int it=0; double w0=now();
-        while(now()-w0<0.02){
-          if(mode) {
-            #pragma omp parallel
-            { int T=omp_get_num_threads(),th=omp_get_thread_num(); int r0=k*th/T,r1=k*(th+1)/T; atb[l](isa,r1-r0,n,m,1,X+r0,k,D,n,1,G+(size_t)r0*n,n); }
-          }
-          double t0=now();
-          #pragma omp parallel
-          { int T=omp_get_num_threads(),th=omp_get_thread_num(); int c0=n*th/T/16*16,c1=th==T-1?n:n*(th+1)/T/16*16; ab[l](isa,m,c1-c0,k,1,X,k,W+c0,n,0,Y[l]+c0,n); }
-          t+=now()-t0; it++; }
-        s[l][r]=t/it*1e6; }
-      for(int l=0;l<2;l++){qsort(s[l],15,sizeof(double),cmp); med[mode][l]=s[l][7];}
+typedef void (*panels_t)(int, int, int, int, float, const float*, int, const void*, float, const float*, float*, int);
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
+static int cmp(const void* a, const void* b) { double x = *(const double*)a, y = *(const double*)b; return x < y ? -1 : x > y; }
+static void* open_lib(const char* path)
+{
+    void* h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h) { fprintf(stderr, "%s\n", dlerror()); exit(1); }
+    return h;
+}
+static float* floats(size_t count, int mod, float scale)
+{
+    float* p = aligned_alloc(64, (count * 4 + 63) / 64 * 64);
+    for (size_t i = 0; i < count; i++) p[i] = (float)(i % mod) * scale;
+    return p;
+}
+
+static int panels_main(int argc, char** argv, int isa)
+{
+    const int bf16 = getenv("BF16") != NULL;
+    panels_t f[2];
+    for (int l = 0; l < 2; l++) f[l] = (panels_t)dlsym(open_lib(argv[1 + l]), bf16 ? "blk_sgemm_bf16_panels" : "blk_sgemm_panels");
+    const int n = atoi(argv[3]), k = atoi(argv[4]);
+    int max_m = 1;
+    for (int a = 5; a < argc; a++) max_m = atoi(argv[a]) > max_m ? atoi(argv[a]) : max_m;
+    const size_t count = (size_t)(n + 15) / 16 * 16 * k, esz = bf16 ? 2 : 4;
+    float* p = floats(count, 5, 0.1f);
+    if (bf16) for (size_t i = 0; i < count; i++) ((uint16_t*)p)[i] = 0x3f80; /* 1.0: values for timing only */
+    float *x = floats((size_t)max_m * k, 7, 0.1f), *y[2] = {floats((size_t)max_m * n, 1, 0), floats((size_t)max_m * n, 1, 0)};
+    printf("%s panels, out %d × in %d, %s: µs, medians old / new\n", bf16 ? "bfloat16" : "float32", n, k, isa == 1 ? "AVX2" : "AVX-512");
+    for (int a = 5; a < argc; a++) {
+        const int m = atoi(argv[a]);
+        double s[2][15];
+        for (int r = 0; r < 15; r++)
+            for (int l = 0; l < 2; l++) {
+                int it = 0;
+                const double t0 = now();
+                while (now() - t0 < 0.03) {
+#pragma omp parallel
+                    {
+                        const int t = omp_get_thread_num(), T = omp_get_num_threads();
+                        const int j0 = t == 0 ? 0 : (int)(((long)n * t / T) & ~15L), j1 = t == T - 1 ? n : (int)(((long)n * (t + 1) / T) & ~15L);
+                        f[l](isa, m, j1 - j0, k, 1, x, k, (const char*)p + (size_t)j0 * k * esz, 0, NULL, y[l] + j0, n);
+                    }
+                    it++;
+                }
+                s[l][r] = (now() - t0) / it * 1e6;
+            }
+        for (int l = 0; l < 2; l++) qsort(s[l], 15, sizeof(double), cmp);
+        printf(" m = %4d  %9.1f / %9.1f   %s\n", m, s[0][7], s[1][7], memcmp(y[0], y[1], (size_t)m * n * 4) ? "DIFFER" : "equal");
     }
-    printf("%3d  %6.1f / %6.1f   %6.1f / %6.1f   %s\n",m,med[0][0],med[0][1],med[1][0],med[1][1], memcmp(Y[0],Y[1],(size_t)m*n*4)?"DIFFER":"equal");
-  }
+    return 0;
+}
+
+int main(int argc, char** argv)
+{
+    const int isa = getenv("AVX2") ? 1 : 2; /* BLK_ISA_AVX2, BLK_ISA_AVX512 */
+    if (argc > 1 && !strcmp(argv[1], "--panels")) {
+        if (argc < 6) { fputs("usage: kernels-ab-probe --panels OLD.so NEW.so OUT IN M...\n", stderr); return 2; }
+        return panels_main(argc - 1, argv + 1, isa);
+    }
+    if (argc < 5) { fputs("usage: kernels-ab-probe OLD.so NEW.so N K M...\n", stderr); return 2; }
+    gemm_t ab[2], atb[2];
+    for (int l = 0; l < 2; l++) {
+        void* h = open_lib(argv[1 + l]);
+        ab[l] = (gemm_t)dlsym(h, "blk_sgemm_ab");
+        atb[l] = (gemm_t)dlsym(h, "blk_sgemm_atb");
+    }
+    const int n = atoi(argv[3]), k = atoi(argv[4]);
+    int max_m = 1;
+    for (int a = 5; a < argc; a++) max_m = atoi(argv[a]) > max_m ? atoi(argv[a]) : max_m;
+    float *w = floats((size_t)n * k, 7, 0.1f), *g = floats((size_t)n * k, 1, 0), *x = floats((size_t)max_m * k, 5, 0.1f);
+    float *dy = floats((size_t)max_m * n, 3, 0.1f), *y[2] = {floats((size_t)max_m * n, 1, 0), floats((size_t)max_m * n, 1, 0)};
+    printf("A·B n=%d k=%d, %s: µs, medians old / new\n  m   alone              after dW\n", n, k, isa == 1 ? "AVX2" : "AVX-512");
+    for (int a = 5; a < argc; a++) {
+        const int m = atoi(argv[a]);
+        double med[2][2];
+        for (int mode = 0; mode < 2; mode++) {
+            double s[2][15];
+            for (int r = 0; r < 15; r++)
+                for (int l = 0; l < 2; l++) {
+                    double t = 0;
+                    int it = 0;
+                    const double w0 = now();
+                    while (now() - w0 < 0.02) {
+                        if (mode) {
+#pragma omp parallel
+                            {
+                                const int T = omp_get_num_threads(), th = omp_get_thread_num(), r0 = k * th / T, r1 = k * (th + 1) / T;
+                                atb[l](isa, r1 - r0, n, m, 1, x + r0, k, dy, n, 1, g + (size_t)r0 * n, n);
+                            }
+                        }
+                        const double t0 = now();
+#pragma omp parallel
+                        {
+                            const int T = omp_get_num_threads(), th = omp_get_thread_num();
+                            const int c0 = n * th / T / 16 * 16, c1 = th == T - 1 ? n : n * (th + 1) / T / 16 * 16;
+                            ab[l](isa, m, c1 - c0, k, 1, x, k, w + c0, n, 0, y[l] + c0, n);
+                        }
+                        t += now() - t0;
+                        it++;
+                    }
+                    s[l][r] = t / it * 1e6;
+                }
+            for (int l = 0; l < 2; l++) { qsort(s[l], 15, sizeof(double), cmp); med[mode][l] = s[l][7]; }
+        }
+        printf("%3d  %7.1f / %7.1f   %7.1f / %7.1f   %s\n", m, med[0][0], med[0][1], med[1][0], med[1][1],
+               memcmp(y[0], y[1], (size_t)m * n * 4) ? "DIFFER" : "equal");
+    }
+    return 0;
 }

@@ -222,12 +222,12 @@ BLK_INLINE void op_ab_tile(const int MR, const int NV, const int FULL, const int
  * never faults, so rows past the end of a block or of B need no test. */
 #define AB_PREFETCH_FROM_MR 4
 #define AB_PREFETCH_ROWS 16
-#define OPAB_TILE(MR, FULL)                                                                                \
+#define OPAB_TILE(MR, NV, FULL)                                                                            \
     do {                                                                                                   \
         if (prefetch_b && (MR) >= AB_PREFETCH_FROM_MR)                                                     \
-            op_ab_tile(MR, OPAB_NV(MR), FULL, AB_PREFETCH_ROWS, cols, k, alpha, a, si, sp, b, ldb, beta, c, ldc); \
+            op_ab_tile(MR, NV, FULL, AB_PREFETCH_ROWS, cols, k, alpha, a, si, sp, b, ldb, beta, c, ldc);   \
         else                                                                                               \
-            op_ab_tile(MR, OPAB_NV(MR), FULL, 0, cols, k, alpha, a, si, sp, b, ldb, beta, c, ldc);         \
+            op_ab_tile(MR, NV, FULL, 0, cols, k, alpha, a, si, sp, b, ldb, beta, c, ldc);                  \
     } while (0)
 /* The rows a batch leaves under AB_ROW_BLOCK (m = 9 leaves 1) run over the full block's column panel of
  * 16·OPAB_NV(AB_ROW_BLOCK) columns: their own tile's width (8 vectors for one row) would be masked down to it,
@@ -236,12 +236,11 @@ BLK_INLINE void op_ab_tile(const int MR, const int NV, const int FULL, const int
 #define OPAB_CASE(MR)                                                                                      \
     case MR:                                                                                               \
         if ((MR) >= OPAB_PLAIN_FROM_MR && cols == 16 * OPAB_NV(MR))                                        \
-            OPAB_TILE(MR, 1);                                                                              \
+            OPAB_TILE(MR, OPAB_NV(MR), 1);                                                                 \
         else if ((MR) < AB_ROW_BLOCK && cols == 16 * OPAB_NV(AB_ROW_BLOCK))                                 \
-            op_ab_tile(MR, OPAB_NV(AB_ROW_BLOCK), (MR) >= OPAB_PLAIN_FROM_MR, 0, cols, k, alpha, a, si, sp, b, ldb, \
-                       beta, c, ldc);                                                                      \
+            OPAB_TILE(MR, OPAB_NV(AB_ROW_BLOCK), (MR) >= OPAB_PLAIN_FROM_MR);                              \
         else                                                                                               \
-            OPAB_TILE(MR, 0);                                                                              \
+            OPAB_TILE(MR, OPAB_NV(MR), 0);                                                                 \
         break;
 #define OPAB_NV(MR) ((MR) <= 2 ? 8 : (MR) <= 4 ? 5 : (MR) <= 6 ? 4 : 3)
 /* The widest tile for MR rows, for the loops; the switch below needs the macro's constant form. */

@@ -189,12 +189,12 @@ AVX2_INLINE void op_ab_tile(const int MR, const int NV, const int FULL, const in
  * faster (docs/cpu-routes.md). */
 #define AB_PREFETCH_FROM_MR 4
 #define AB_PREFETCH_ROWS 16
-#define OPAB_TILE(MR, FULL)                                                                                \
+#define OPAB_TILE(MR, NV, FULL)                                                                            \
     do {                                                                                                   \
         if (prefetch_b && (MR) >= AB_PREFETCH_FROM_MR)                                                     \
-            op_ab_tile(MR, OPAB_NV(MR), FULL, AB_PREFETCH_ROWS, cols, k, alpha, a, si, sp, b, ldb, beta, c, ldc); \
+            op_ab_tile(MR, NV, FULL, AB_PREFETCH_ROWS, cols, k, alpha, a, si, sp, b, ldb, beta, c, ldc);   \
         else                                                                                               \
-            op_ab_tile(MR, OPAB_NV(MR), FULL, 0, cols, k, alpha, a, si, sp, b, ldb, beta, c, ldc);         \
+            op_ab_tile(MR, NV, FULL, 0, cols, k, alpha, a, si, sp, b, ldb, beta, c, ldc);                  \
     } while (0)
 /* The rows a batch leaves under AB_ROW_BLOCK (m = 8 leaves 2) run over the full block's 16-column panel as one
  * full 2-vector tile, not their own wider tile masked down to it (_mm256_maskload_ps and _mm256_maskstore_ps on
@@ -203,11 +203,11 @@ AVX2_INLINE void op_ab_tile(const int MR, const int NV, const int FULL, const in
 #define OPAB_CASE(MR)                                                                                      \
     case MR:                                                                                               \
         if (cols == 8 * OPAB_NV(MR))                                                                       \
-            OPAB_TILE(MR, 1);                                                                              \
+            OPAB_TILE(MR, OPAB_NV(MR), 1);                                                                 \
         else if ((MR) < AB_ROW_BLOCK && cols == 8 * OPAB_NV(AB_ROW_BLOCK))                                  \
-            op_ab_tile(MR, OPAB_NV(AB_ROW_BLOCK), 1, 0, cols, k, alpha, a, si, sp, b, ldb, beta, c, ldc);   \
+            OPAB_TILE(MR, OPAB_NV(AB_ROW_BLOCK), 1);                                                       \
         else                                                                                               \
-            OPAB_TILE(MR, 0);                                                                              \
+            OPAB_TILE(MR, OPAB_NV(MR), 0);                                                                 \
         break;
 static int op_ab_vectors(int mr) { return OPAB_NV(mr); }
 
