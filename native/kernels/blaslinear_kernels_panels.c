@@ -35,13 +35,16 @@
 #define PANELS_KC 256
 /* Rows of A per block: 128 rows × PANELS_KC × 4 bytes = 128 KiB, within L2. */
 #define PANELS_MC 128
-/* AVX-512 tiles of PANELS_PREFETCH_FROM_MR rows or more prefetch each panel PANELS_PREFETCH_ROWS rows ahead into L2
+/* AVX-512 tiles of PANELS_PREFETCH_FROM_MR rows or more (AVX2: PANELS_PREFETCH_FROM_MR_2, its full 4-row tile)
+ * prefetch each panel PANELS_PREFETCH_ROWS rows ahead into L2
  * (8 KiB of float32, two pages; a panel is one sequential stream, but the hardware prefetchers stop at each
  * page, and three panels a tile stream at once). With the weight from memory, measured on a Zen 4 (4096 × 4096
  * and 11008 × 4096, two threads): 1.15–1.3 times at m = 8, 1.1–1.2 at 16 and 32, bfloat16 1.1 at 8. From cache
  * unchanged within noise at m ≥ 5; tiles of fewer rows do not (at 2–4 rows from cache 3072 × 768 ran 0.83–0.96
- * times with it; one row reads at the memory's rate without it). docs/cpu-routes.md, "Prepared weights". */
+ * times with it; one row reads at the memory's rate without it). AVX2 from memory: 1.15–1.4 times at m = 4–32,
+ * bfloat16 1.4 at 8; from cache within ±10 % noise either way. docs/cpu-routes.md, "Prepared weights". */
 #define PANELS_PREFETCH_FROM_MR 5
+#define PANELS_PREFETCH_FROM_MR_2 4
 #define PANELS_PREFETCH_ROWS 128
 /* Rows of A per tile, AVX-512 / AVX2. */
 #define ROW_BLOCK_512 8
