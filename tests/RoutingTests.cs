@@ -57,16 +57,21 @@ public class RoutingTests
 
     /// <summary>
     /// A weight just past 16 MiB (2048 → 2049: 4,196,352 floats), where the big operand streams from memory: at
-    /// batch 1 dX (Linear's A·B) and dW (Aᵀ·B, one row of dW at a time) run on the kernels, at batch 2 on oneDNN
-    /// (OpenBLAS for dW without it); forward, dX, dW and db against float64, on both kernel paths.
+    /// batch 1 dX (Linear's A·B) and dW (Aᵀ·B, one row of dW at a time) run on the kernels, at batch 2 dX on oneDNN;
+    /// dW stays on the kernels to batch 8 (AVX2: 4), then goes to oneDNN; forward, dX, dW and db against float64,
+    /// on both kernel paths, on each side of those switches.
     /// </summary>
     [SkippableTheory]
     [InlineData(TestBackends.Cpu, LayerFactory.Linear, 1)]
     [InlineData(TestBackends.Cpu, LayerFactory.ParameterLinear, 1)]
     [InlineData(TestBackends.Cpu, LayerFactory.Linear, 2)]
+    [InlineData(TestBackends.Cpu, LayerFactory.ParameterLinear, 8)]
+    [InlineData(TestBackends.Cpu, LayerFactory.Linear, 9)]
     [InlineData(TestBackends.CpuAvx2, LayerFactory.Linear, 1)]
     [InlineData(TestBackends.CpuAvx2, LayerFactory.ParameterLinear, 1)]
-    public void Layers_past_16_MiB_match_float64_at_batch_1_and_2(TestBackend backendName, LayerKind form, int batch)
+    [InlineData(TestBackends.CpuAvx2, LayerFactory.Linear, 4)]
+    [InlineData(TestBackends.CpuAvx2, LayerFactory.ParameterLinear, 5)]
+    public void Layers_past_16_MiB_match_float64_on_each_side_of_a_switch(TestBackend backendName, LayerKind form, int batch)
     {
         using LinearLayer layer = LayerFactory.Create(form, 2048, 2049, bias: true, TestBackends.Get(backendName), seed: batch);
         LayerTests.CheckAgainstReference(layer, batch, seed: 40 + batch);

@@ -16,7 +16,10 @@ namespace BlasLinear.Backends;
 /// <param name="TransposedWeightFrom">X·W beats X·Wᵀ from this batch, with oneDNN present.</param>
 /// <param name="TransposedWeightWithoutOneDnnFrom">X·W beats X·Wᵀ from this batch, with the kernels alone.</param>
 /// <param name="LargeOperandFloats">Past this many floats the big operand of A·B and Aᵀ·B streams from memory:
-/// A·B and Aᵀ·B on the kernels at batch 1 only (<see cref="CpuRouteTable.FromMemoryKernelsUpTo"/>).</param>
+/// A·B on the kernels at batch 1 only (<see cref="CpuRouteTable.FromMemoryKernelsUpTo"/>), Aᵀ·B up to
+/// <paramref name="GradientFromMemoryKernelsUpTo"/>.</param>
+/// <param name="GradientFromMemoryKernelsUpTo">Aᵀ·B with the gradient past <paramref name="LargeOperandFloats"/> on the
+/// kernels up to this batch, with oneDNN present.</param>
 /// <param name="BroadcastFromMemoryWithoutOneDnnUpTo">A·B with the weight past <paramref name="LargeOperandFloats"/>
 /// on the kernels up to this batch, without oneDNN.</param>
 /// <param name="BroadcastOpenBlasOverOneDnn">A·B past <paramref name="BroadcastKernelsUpTo"/> (and within
@@ -32,6 +35,7 @@ internal sealed record CpuRouteLimits(
     int TransposedWeightFrom,
     int TransposedWeightWithoutOneDnnFrom,
     long LargeOperandFloats,
+    int GradientFromMemoryKernelsUpTo,
     int BroadcastFromMemoryWithoutOneDnnUpTo,
     bool BroadcastOpenBlasOverOneDnn)
 {
@@ -40,7 +44,9 @@ internal sealed record CpuRouteLimits(
     /// 24 (at 32 oneDNN swapped leads), swapped to 63 (at 64 oneDNN leads), 255 without oneDNN (OpenBLAS leads
     /// at 512); A·B kernels to 7 (oneDNN leads at 8); Aᵀ·B to 32 (oneDNN leads at 63); without oneDNN the
     /// broadcasts beat OpenBLAS at every batch; 16 MiB: at 1024×1024 (4 MiB) the kernels' A·B and Aᵀ·B win,
-    /// at 4096×4096 (64 MiB) they lose.
+    /// at 4096×4096 (64 MiB) their A·B loses from batch 2. Past 16 MiB their Aᵀ·B leads or ties oneDNN to batch 8
+    /// on both machines measured (Zen 5 4096×4096: 1.14–1.31 times at k = 2–4, 1.07 at 8; Zen 4: 1.5–2.5 times at
+    /// k = 2–16 on 4096×4096 and 4096×11008, 1.16 at 32).
     /// </summary>
     public static readonly CpuRouteLimits Avx512 = new(
         DotKernelsUpTo: 24,
@@ -53,6 +59,7 @@ internal sealed record CpuRouteLimits(
         TransposedWeightFrom: 6,
         TransposedWeightWithoutOneDnnFrom: 16,
         LargeOperandFloats: 1L << 22,
+        GradientFromMemoryKernelsUpTo: 8,
         BroadcastFromMemoryWithoutOneDnnUpTo: int.MaxValue,
         BroadcastOpenBlasOverOneDnn: false);
 
@@ -67,7 +74,9 @@ internal sealed record CpuRouteLimits(
     /// where they stream C one row at a time (atb_rows; on a Zen 4 1.1–2.4 times oneDNN's AVX2 code at 2,
     /// which leads from 3); without oneDNN OpenBLAS leads from 12. X·W never beats X·Wᵀ by a margin that pays
     /// for the copy. 16 MiB as on AVX-512: the kernels' A·B wins to 16 MiB and loses from 31 MiB, far above
-    /// the 1 MiB L2, so the limit is the last-level cache's, which this machine misreports.
+    /// the 1 MiB L2, so the limit is the last-level cache's, which this machine misreports. Past it their Aᵀ·B
+    /// leads oneDNN to batch 4 (Zen 5: 1.06–1.1 times at k = 2–4; Zen 4, oneDNN held to AVX2: a tie at 2, 1.3
+    /// times at 4, 0.8–0.9 from 8).
     /// </summary>
     public static readonly CpuRouteLimits Avx2 = new(
         DotKernelsUpTo: 12,
@@ -80,6 +89,7 @@ internal sealed record CpuRouteLimits(
         TransposedWeightFrom: int.MaxValue,
         TransposedWeightWithoutOneDnnFrom: int.MaxValue,
         LargeOperandFloats: 1L << 22,
+        GradientFromMemoryKernelsUpTo: 4,
         BroadcastFromMemoryWithoutOneDnnUpTo: 2,
         BroadcastOpenBlasOverOneDnn: true);
 

@@ -16,7 +16,7 @@ namespace BlasLinear.Backends;
 /// without oneDNN the kernels to 255, then OpenBLAS.</item>
 /// <item>A·B (X·W): the kernels to batch 7, then oneDNN; without oneDNN the kernels at every batch.</item>
 /// <item>Aᵀ·B (dW): the kernels to batch 32, then oneDNN; without oneDNN the kernels at every batch.</item>
-/// <item>Operands past 16 MiB: A·B and Aᵀ·B on the kernels at batch 1 only (one row streamed).</item>
+/// <item>Operands past 16 MiB: A·B on the kernels at batch 1 only (one row streamed), Aᵀ·B to batch 8.</item>
 /// <item>Aᵀ·Bᵀ: OpenBLAS. Any product under 32,768 multiply-adds: the kernels.</item>
 /// <item>Without kernels (a CPU with neither AVX2+FMA nor AVX-512) the kernels' rows go to oneDNN where it is
 /// present, to OpenBLAS otherwise.</item>
@@ -30,9 +30,10 @@ internal sealed class CpuRouteTable
     internal const long SingleThreadBelow = 32_768;
 
     /// <summary>
-    /// The batch up to which A·B and Aᵀ·B with the big operand past <see cref="CpuRouteLimits.LargeOperandFloats"/>
-    /// stay on the kernels: at batch 1 they stream it as one sequence (A·B the weight's rows, Aᵀ·B the rows of C),
-    /// faster than oneDNN's and OpenBLAS's blocking; from batch 2 those lead or tie (docs/cpu-routes.md).
+    /// The batch up to which A·B with the weight past <see cref="CpuRouteLimits.LargeOperandFloats"/> stays on the
+    /// kernels (and Aᵀ·B without oneDNN): at batch 1 they stream it as one sequence, faster than oneDNN's and
+    /// OpenBLAS's blocking; from batch 2 those lead or tie (docs/cpu-routes.md). Aᵀ·B with oneDNN present:
+    /// <see cref="CpuRouteLimits.GradientFromMemoryKernelsUpTo"/>.
     /// </summary>
     internal const int FromMemoryKernelsUpTo = 1;
 
@@ -104,7 +105,7 @@ internal sealed class CpuRouteTable
         {
             (true, true) => string.Create(CultureInfo.InvariantCulture,
                 $"auto: A·Bᵀ kernels to batch {Limits.DotKernelsUpTo}, oneDNN swapped to {Limits.SwappedBelow - 1}, then oneDNN; {BroadcastsWithOneDnn()} "
-                + $"(operands past {Limits.LargeOperandFloats * sizeof(float) >> 20} MiB: A·B and Aᵀ·B kernels at batch {FromMemoryKernelsUpTo} only); "
+                + $"(operands past {Limits.LargeOperandFloats * sizeof(float) >> 20} MiB: A·B kernels at batch {FromMemoryKernelsUpTo}, Aᵀ·B to {Limits.GradientFromMemoryKernelsUpTo}); "
                 + $"kernels under {SingleThreadBelow} multiply-adds"),
             (true, false) => string.Create(CultureInfo.InvariantCulture,
                 $"auto: A·Bᵀ kernels to batch {Limits.DotKernelsWithoutOneDnnUpTo}, then OpenBLAS; {BroadcastsWithoutOneDnn()} "
@@ -171,8 +172,9 @@ internal sealed class CpuRouteTable
         {
             int batch = ta ? k : m;
             // Past Limits.LargeOperandFloats the big operand (the weight of A·B, the gradient C of Aᵀ·B) streams from
-            // memory: oneDNN's and OpenBLAS's blocking is then faster, except at batch 1, where the kernels
-            // stream it as one sequence (docs/cpu-routes.md).
+            // memory: oneDNN's and OpenBLAS's blocking is then faster for A·B, except at batch 1, where the kernels
+            // stream it as one sequence; the kernels' Aᵀ·B leads oneDNN to a batch of each path's own
+            // (docs/cpu-routes.md).
             bool fromMemory = (ta ? (long)m * n : (long)k * n) > Limits.LargeOperandFloats;
             Route kernels = ta ? Route.KernelsAtb : Route.KernelsAb;
             if (HasKernels && small)
@@ -182,7 +184,9 @@ internal sealed class CpuRouteTable
 
             if (HasOneDnn)
             {
-                int kernelsUpTo = fromMemory ? FromMemoryKernelsUpTo : (ta ? Limits.GradientKernelsUpTo : Limits.BroadcastKernelsUpTo);
+                int kernelsUpTo = ta
+                    ? (fromMemory ? Limits.GradientFromMemoryKernelsUpTo : Limits.GradientKernelsUpTo)
+                    : (fromMemory ? FromMemoryKernelsUpTo : Limits.BroadcastKernelsUpTo);
                 if (HasKernels && batch <= kernelsUpTo)
                 {
                     return kernels;
