@@ -211,24 +211,16 @@ BLK_INLINE void op_ab_tile(const int MR, const int NV, const int FULL, const int
  * from memory 2.2 times, Aᵀ·B at k = 4 and 8 1.2–1.8 times but for 1024 × 1024, 0.9), and slower in tiles of
  * up to 4 rows (A·B at m = 1 and 2, 0.8–0.85); docs/cpu-routes.md. */
 #define OPAB_PLAIN_FROM_MR 5
-/* blk_sgemm_ab's tiles of this many rows or more prefetch B (the weight) AB_PREFETCH_ROWS rows ahead into L2. A
+/* blk_sgemm_ab's tiles of AB_PREFETCH_FROM_MR rows or more prefetch B (the weight) AB_PREFETCH_ROWS rows ahead into
+ * L2 (OPAB_TILE; the three are in blaslinear_kernels_isa.h, shared with the AVX2 path). A
  * column panel walks down the weight's rows at a stride of ldb, one short stretch per row, which the hardware
  * prefetchers do not follow across pages: a weight that was not in cache (a backward's dX after the weight
  * gradient's pass evicted it) arrived about one row's latency at a time. Into L2, not L1: rows 4 KiB apart map to
  * one set of L1, and prefetching there evicted the rows in use (1024 × 1024 on AVX2, 4096 × 4096 on AVX-512 ran
  * 10–35 % slower with it; into L2 they gain). Measured on a Zen 4 (docs/cpu-routes.md, "A·B: the weight
  * prefetched"), weight from memory: 1.5–1.6 times at m = 4, 1.05–1.25 at m = 8 and 16; 4096 × 4096 1.2–1.5 times;
- * from cache unchanged within noise. Tiles of one or two rows do not (slower from cache: they have more loads per FMA). A prefetch
- * never faults, so rows past the end of a block or of B need no test. */
-#define AB_PREFETCH_FROM_MR 4
-#define AB_PREFETCH_ROWS 16
-#define OPAB_TILE(MR, NV, FULL)                                                                            \
-    do {                                                                                                   \
-        if (prefetch_b && (MR) >= AB_PREFETCH_FROM_MR)                                                     \
-            op_ab_tile(MR, NV, FULL, AB_PREFETCH_ROWS, cols, k, alpha, a, si, sp, b, ldb, beta, c, ldc);   \
-        else                                                                                               \
-            op_ab_tile(MR, NV, FULL, 0, cols, k, alpha, a, si, sp, b, ldb, beta, c, ldc);                  \
-    } while (0)
+ * from cache unchanged within noise. Tiles of one or two rows do not (slower from cache: they have more loads per
+ * FMA). A prefetch never faults, so rows past the end of a block or of B need no test. */
 /* The rows a batch leaves under AB_ROW_BLOCK (m = 9 leaves 1) run over the full block's column panel of
  * 16·OPAB_NV(AB_ROW_BLOCK) columns: their own tile's width (8 vectors for one row) would be masked down to it,
  * FMAs on all-off lanes included. That tile is as wide as the panel: A·B at m = 9–12 1.15–1.8 times (m = 8 and 15,

@@ -183,19 +183,10 @@ AVX2_INLINE void op_ab_tile(const int MR, const int NV, const int FULL, const in
 }
 
 #define OPAB_NV(MR) ((MR) == 1 ? 8 : (MR) == 2 ? 5 : (MR) <= 4 ? 3 : 2)
-/* avx2_sgemm_ab's tiles of AB_PREFETCH_FROM_MR rows or more prefetch the weight AB_PREFETCH_ROWS rows ahead into L2,
- * as the AVX-512 path does (blaslinear_kernels.c says why), when the batch is one row block (m ≤ AB_ROW_BLOCK):
- * at m = 8 (a 6-row tile, then a 2-row one over the same rows) it ran 7–14 % slower, at m = 4 1.1–1.6 times
- * faster (docs/cpu-routes.md). */
-#define AB_PREFETCH_FROM_MR 4
-#define AB_PREFETCH_ROWS 16
-#define OPAB_TILE(MR, NV, FULL)                                                                            \
-    do {                                                                                                   \
-        if (prefetch_b && (MR) >= AB_PREFETCH_FROM_MR)                                                     \
-            op_ab_tile(MR, NV, FULL, AB_PREFETCH_ROWS, cols, k, alpha, a, si, sp, b, ldb, beta, c, ldc);   \
-        else                                                                                               \
-            op_ab_tile(MR, NV, FULL, 0, cols, k, alpha, a, si, sp, b, ldb, beta, c, ldc);                  \
-    } while (0)
+/* avx2_sgemm_ab's tiles of AB_PREFETCH_FROM_MR rows or more prefetch the weight AB_PREFETCH_ROWS rows ahead into L2
+ * (OPAB_TILE, blaslinear_kernels_isa.h), as the AVX-512 path does (blaslinear_kernels.c says why), when the batch
+ * is one row block (m ≤ AB_ROW_BLOCK): at m = 8 (a 6-row tile, then a 2-row one over the same rows) it ran
+ * 7–14 % slower, at m = 4 1.1–1.6 times faster (docs/cpu-routes.md). */
 /* The rows a batch leaves under AB_ROW_BLOCK (m = 8 leaves 2) run over the full block's 16-column panel as one
  * full 2-vector tile, not their own wider tile masked down to it (_mm256_maskload_ps and _mm256_maskstore_ps on
  * all-off lanes, and their FMAs): A·B at m = 7, 8, 13, 14 and 20 1.2–3 times, as the AVX-512 path (same
