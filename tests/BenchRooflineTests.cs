@@ -163,8 +163,8 @@ public sealed class BenchRooflineTests
         RooflineEstimate computeBound = RooflineEstimate.Create(1e9, traffic, new BandwidthFigure(1 << 20, 100e9), 100);
         // Memory-bound (1e3 flops against 10 µs of memory: 0.1 GFLOP/s allowed), measured at 0.05: 0.5.
         RooflineEstimate memoryBound = RooflineEstimate.Create(1e3, new RooflineTraffic(1_000_000, 1_000_000), new BandwidthFigure(1 << 20, 100e9), 100);
-        var fast = new PointResult("cpu", new SweepPoint(shape, 512, LayerForm.Linear, Pass.Forward), 1, 1, new Summary(150, 150, 150), new Summary(90, 90, 90), 100, computeBound);
-        var slow = new PointResult("cpu", new SweepPoint(shape, 1, LayerForm.Linear, Pass.Forward), 1, 1, new Summary(0.05, 0.05, 0.05), new Summary(0.06, 0.06, 0.06), 100, memoryBound);
+        var fast = new PointResult("cpu", new SweepPoint(shape, 512, LayerForm.Linear, Pass.Forward), 1, 1, 1, new Summary(150, 150, 150), new Summary(90, 90, 90), 100, computeBound);
+        var slow = new PointResult("cpu", new SweepPoint(shape, 1, LayerForm.Linear, Pass.Forward), 1, 1, 1, new Summary(0.05, 0.05, 0.05), new Summary(0.06, 0.06, 0.06), 100, memoryBound);
         AssertClose(1.5, fast.OfRoofline);
         AssertClose(0.5, slow.OfRoofline);
 

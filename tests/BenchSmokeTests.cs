@@ -71,6 +71,13 @@ public sealed class BenchSmokeTests : IDisposable
                 Assert.True(double.IsFinite(value) && value > 0, $"{name} = {value} in: {line}");
             }
 
+            // Each side's own count: both sides of a point this small run many calls per sample.
+            foreach (string name in new[] { "iterations_per_sample", "floor_iterations_per_sample" })
+            {
+                int count = int.Parse(cells[Column(name)], CultureInfo.InvariantCulture);
+                Assert.True(count > 1, $"{name} = {count} in: {line}");
+            }
+
             double forwardFlops = 2.0 * 2 * 16 * 8;
             double expected = cells[Column("pass")] == "backward" ? 2 * forwardFlops : forwardFlops;
             Assert.Equal(expected, double.Parse(cells[Column("flops_per_call")], CultureInfo.InvariantCulture));

@@ -5,7 +5,8 @@ namespace BlasLinear.Tests;
 
 /// <summary>
 /// The sweep's interleaved timer on workloads with a made-up clock (nothing sleeps): every recorded
-/// sample of the slower side lasts the minimum, also when the machine was slow while the timer calibrated.
+/// sample of each side lasts the minimum, also when the machine was slow while the timer calibrated, and
+/// each recorded sample follows an untimed warm-up of its own side.
 /// </summary>
 public sealed class BenchTimerTests
 {
@@ -43,7 +44,7 @@ public sealed class BenchTimerTests
     [InlineData(0.001, 8, 0.0001)]
     // A slow stretch that reaches into the first check, which then rescales from a mixed run.
     [InlineData(0.001, 12, 0.0001)]
-    public void Every_recorded_sample_of_the_slower_side_lasts_the_minimum(double slowSeconds, int slowCalls, double fastSeconds)
+    public void Every_recorded_sample_of_each_side_lasts_the_minimum(double slowSeconds, int slowCalls, double fastSeconds)
     {
         const int pairs = 5;
         using var first = new MadeUpWorkload(slowSeconds, slowCalls, fastSeconds);
@@ -55,13 +56,22 @@ public sealed class BenchTimerTests
         Assert.Equal(pairs, samples.SecondSeconds.Count);
         for (int i = 0; i < pairs; i++)
         {
-            double slower = Math.Max(samples.FirstSeconds[i], samples.SecondSeconds[i]);
-            Assert.True(slower >= Minimum, $"pair {i}: the slower side lasted {slower * 1000:F2} ms, under the {Minimum * 1000} ms minimum ({samples.Iterations} iterations)");
+            Assert.True(samples.FirstSeconds[i] >= Minimum, $"pair {i}: the first side lasted {samples.FirstSeconds[i] * 1000:F2} ms, under the {Minimum * 1000} ms minimum ({samples.FirstIterations} iterations)");
+            Assert.True(samples.SecondSeconds[i] >= Minimum, $"pair {i}: the second side lasted {samples.SecondSeconds[i] * 1000:F2} ms, under the {Minimum * 1000} ms minimum ({samples.SecondIterations} iterations)");
         }
 
-        // The recorded pairs are the last runs of each side, all at the one count the timer reports.
-        Assert.All(first.Runs.TakeLast(pairs), run => Assert.Equal(samples.Iterations, run.Iterations));
-        Assert.All(second.Runs.TakeLast(pairs), run => Assert.Equal(samples.Iterations, run.Iterations));
+        // The recorded samples are the last runs of each side, each after its untimed warm-up, each at the
+        // count the timer reports for its side.
+        foreach ((MadeUpWorkload side, int iterations, IReadOnlyList<double> seconds) in new[]
+                 {
+                     (first, samples.FirstIterations, samples.FirstSeconds),
+                     (second, samples.SecondIterations, samples.SecondSeconds),
+                 })
+        {
+            var recorded = side.Runs.TakeLast(2 * pairs).Where((_, i) => i % 2 == 1).ToList();
+            Assert.All(recorded, run => Assert.Equal(iterations, run.Iterations));
+            Assert.Equal(seconds, recorded.Select(r => r.Seconds));
+        }
     }
 
     [Fact]
@@ -72,9 +82,57 @@ public sealed class BenchTimerTests
 
         InterleavedSamples samples = new InterleavedTimer(3, Minimum).Measure(first, second);
 
-        // Warm-up, calibration (1, 2, 4 iterations: 4 ms reaches an eighth of 25 ms), one check, three pairs.
-        int n = samples.Iterations;
-        Assert.InRange(n, 25, 26);
-        Assert.Equal([1, 1, 2, 4, n, n, n, n], first.Runs.Select(r => r.Iterations));
+        // The discarded call, calibration of each side alone (until a run lasts an eighth of 25 ms: 1, 2, 4
+        // calls of 1 ms; 1, 2, 4, 8 of 0.5 ms), one check, then three pairs, each sample after a warm-up of
+        // a quarter of the minimum (6.25 ms: 7 calls of 1 ms, 13 of 0.5 ms).
+        Assert.Equal(25, samples.FirstIterations);
+        Assert.Equal(50, samples.SecondIterations);
+        Assert.Equal([1, 1, 2, 4, 25, 7, 25, 7, 25, 7, 25], first.Runs.Select(r => r.Iterations));
+        Assert.Equal([1, 1, 2, 4, 8, 50, 13, 50, 13, 50, 13, 50], second.Runs.Select(r => r.Iterations));
+    }
+
+    /// <summary>
+    /// Each side's calls come back to speed over several calls after the other side's sample (evicted
+    /// caches, sleeping threads): the warm-up takes that refill out of the recorded samples.
+    /// </summary>
+    [Fact]
+    public void A_side_that_is_slow_after_the_other_sides_sample_is_recorded_at_its_steady_speed()
+    {
+        using var first = new RefillingWorkload(slowCalls: 4, slowSeconds: 0.002, fastSeconds: 0.0002);
+        using var second = new RefillingWorkload(slowCalls: 0, slowSeconds: 0, fastSeconds: 0.002);
+        RefillingWorkload.Pair(first, second);
+
+        InterleavedSamples samples = new InterleavedTimer(5, Minimum).Measure(first, second);
+
+        Assert.All(samples.FirstSeconds, s => Assert.Equal(samples.FirstIterations * 0.0002, s, 12));
+    }
+
+    /// <summary>Its first <paramref name="slowCalls"/> calls after the other workload ran cost <paramref name="slowSeconds"/>.</summary>
+    private sealed class RefillingWorkload(int slowCalls, double slowSeconds, double fastSeconds) : ITimedWorkload
+    {
+        private RefillingWorkload? _other;
+        private int _sinceOther;
+
+        public static void Pair(RefillingWorkload a, RefillingWorkload b) => (a._other, b._other) = (b, a);
+
+        public double Time(int iterations)
+        {
+            if (_other is not null)
+            {
+                _other._sinceOther = 0;
+            }
+
+            double seconds = 0;
+            for (int i = 0; i < iterations; i++)
+            {
+                seconds += _sinceOther++ < slowCalls ? slowSeconds : fastSeconds;
+            }
+
+            return seconds;
+        }
+
+        public void Dispose()
+        {
+        }
     }
 }

@@ -6,7 +6,8 @@ namespace BlasLinear.Bench.Output;
 /// <summary>
 /// results.csv: one row per point, machine-readable numbers (invariant culture, full precision). Columns
 /// are only ever added at the end, so a reader that indexes them keeps working; <c>precision</c> is the
-/// weight's (float32 or bfloat16) on every row.
+/// weight's (float32 or bfloat16) on every row. <c>iterations_per_sample</c> is the managed side's count,
+/// <c>floor_iterations_per_sample</c> the floor's: each side runs enough for its own samples to last the minimum.
 /// </summary>
 internal static class CsvReportWriter
 {
@@ -16,7 +17,7 @@ internal static class CsvReportWriter
         "floor_gflops_median,floor_gflops_min,floor_gflops_max," +
         "ratio_to_floor,managed_fraction_of_peak,floor_fraction_of_peak,peak_gflops," +
         "of_roofline,floor_of_roofline,roofline_gflops,roofline_seconds,roofline_bytes,roofline_footprint_bytes," +
-        "bandwidth_gbps,bandwidth_measured_at_bytes,roofline_bound,precision";
+        "bandwidth_gbps,bandwidth_measured_at_bytes,roofline_bound,precision,floor_iterations_per_sample";
 
     public static void Write(SweepResult result, string path)
     {
@@ -55,6 +56,7 @@ internal static class CsvReportWriter
                 Formats.Integer(r.Roofline.Bandwidth.MeasuredAtBytes),
                 Formats.Bound(r.Roofline.Bound),
                 r.Point.PrecisionName,
+                Formats.Integer(r.FloorIterations),
             ];
             text.AppendJoin(',', fields).AppendLine();
         }

@@ -1,21 +1,32 @@
 namespace BlasLinear.Bench.Sweep;
 
-/// <summary>Seconds per sample for each side of an interleaved measurement, and the iterations in each.</summary>
-internal sealed record InterleavedSamples(int Iterations, IReadOnlyList<double> FirstSeconds, IReadOnlyList<double> SecondSeconds);
+/// <summary>Seconds per sample for each side of an interleaved measurement, and each side's iterations per sample.</summary>
+internal sealed record InterleavedSamples(int FirstIterations, int SecondIterations, IReadOnlyList<double> FirstSeconds, IReadOnlyList<double> SecondSeconds);
 
 /// <summary>
 /// Times two workloads in alternation (A B A B …), so that both see the same machine: clock changes,
-/// other processes and thermal drift fall on both sides instead of biasing one.
+/// other processes and thermal drift fall on both sides instead of biasing one. Each side runs its own
+/// iteration count, enough for each of its samples to last the minimum, so that both sides' samples
+/// span about the same stretch of the machine's time; and each recorded sample follows untimed calls of
+/// its own side (<see cref="WarmUpShare"/> of the minimum), so that it measures the side's steady state,
+/// not the refill of what the other side's sample evicted.
 /// </summary>
 internal sealed class InterleavedTimer(int pairs, double minSampleSeconds)
 {
     // Calibration stops doubling once a run lasts this share of the target, then scales up in one step.
     private const double CalibrationShare = 0.125;
 
-    // Full-length checks of the calibrated count before the recorded pairs, at most; and the margin over the
+    // Full-length checks of the calibrated counts before the recorded pairs, at most; and the margin over the
     // minimum that a rescaled count aims for.
     private const int MaxChecks = 3;
     private const double RescaleMargin = 1.15;
+
+    // Untimed calls of a side before each of its recorded samples, as a share of the minimum sample.
+    // Each side's sample evicts the other's operands from the caches and leaves the other's threads
+    // asleep, and a side comes back to speed over several calls, not one: a 768→3072 backward at batch 1
+    // took 945, 613, 438, 392 … µs per call and about 280 from the tenth call on (3–4 ms), a 1024→1024
+    // forward at batch 1 303, 61, 46 … 27 µs (under 1 ms).
+    public const double WarmUpShare = 0.25;
 
     public InterleavedSamples Measure(ITimedWorkload first, ITimedWorkload second)
     {
@@ -23,55 +34,62 @@ internal sealed class InterleavedTimer(int pairs, double minSampleSeconds)
         // thrown away.
         first.Time(1);
         second.Time(1);
-        int iterations = Check(first, second, Calibrate(first, second));
-        var a = new double[pairs];
-        var b = new double[pairs];
+        var a = new Side(first, Calibrate(first));
+        var b = new Side(second, Calibrate(second));
+        Check(a, b);
+        var firstSeconds = new double[pairs];
+        var secondSeconds = new double[pairs];
         for (int i = 0; i < pairs; i++)
         {
-            a[i] = first.Time(iterations);
-            b[i] = second.Time(iterations);
+            firstSeconds[i] = a.Sample(WarmUpIterations(a));
+            secondSeconds[i] = b.Sample(WarmUpIterations(b));
         }
 
-        return new InterleavedSamples(iterations, a, b);
+        return new InterleavedSamples(a.Iterations, b.Iterations, firstSeconds, secondSeconds);
     }
 
+    /// <summary>The untimed calls that last <see cref="WarmUpShare"/> of the minimum at the side's last measured rate, at least one.</summary>
+    private int WarmUpIterations(Side side) => IterationsFor(WarmUpShare * minSampleSeconds, side.LastSeconds, side.Iterations);
+
     /// <summary>
-    /// Runs one unrecorded pair at the calibrated count and, while the slower side lasts less than the minimum,
-    /// rescales the count from that full-length run and tries again (<see cref="MaxChecks"/> times at most).
+    /// Runs one unrecorded pair at the calibrated counts and, while a side lasts less than the minimum,
+    /// rescales its count from that full-length run and tries again (<see cref="MaxChecks"/> times at most).
     /// Calibration times short runs, so a moment of the machine's noise during them (a preempted core, a
     /// worker waking from sleep) makes a call look several times dearer than it is: without this check such a
     /// point got samples of 3 ms where the minimum was 25 ms. (A machine that turns fast again only after a
     /// check has passed still gives shorter samples; nothing here can foresee that.)
     /// </summary>
-    private int Check(ITimedWorkload first, ITimedWorkload second, int iterations)
+    private void Check(Side a, Side b)
     {
         for (int check = 0; check < MaxChecks; check++)
         {
-            double slower = Math.Max(first.Time(iterations), second.Time(iterations));
-            if (slower >= minSampleSeconds)
+            a.Run();
+            b.Run();
+            if (a.LastSeconds >= minSampleSeconds && b.LastSeconds >= minSampleSeconds)
             {
-                break;
+                return;
             }
 
-            iterations = Math.Max(iterations, IterationsFor(RescaleMargin * minSampleSeconds, slower, iterations));
+            foreach (Side side in new[] { a, b })
+            {
+                if (side.LastSeconds < minSampleSeconds)
+                {
+                    side.Iterations = Math.Max(side.Iterations, IterationsFor(RescaleMargin * minSampleSeconds, side.LastSeconds, side.Iterations));
+                }
+            }
         }
-
-        return iterations;
     }
 
-    /// <summary>
-    /// The iteration count that makes the slower side's sample last at least the minimum. Both sides
-    /// run the same count, so neither gets a longer, smoother sample than the other.
-    /// </summary>
-    private int Calibrate(ITimedWorkload first, ITimedWorkload second)
+    /// <summary>The iteration count that makes a sample of this side alone last at least the minimum.</summary>
+    private int Calibrate(ITimedWorkload workload)
     {
         int n = 1;
         while (true)
         {
-            double slower = Math.Max(first.Time(n), second.Time(n));
-            if (slower >= minSampleSeconds * CalibrationShare || n >= 1 << 24)
+            double took = workload.Time(n);
+            if (took >= minSampleSeconds * CalibrationShare || n >= 1 << 24)
             {
-                return IterationsFor(minSampleSeconds, slower, n);
+                return IterationsFor(minSampleSeconds, took, n);
             }
 
             n *= 2;
@@ -83,5 +101,23 @@ internal sealed class InterleavedTimer(int pairs, double minSampleSeconds)
     {
         double perIteration = Math.Max(took / ran, 1e-9);
         return (int)Math.Clamp(Math.Ceiling(seconds / perIteration), 1, int.MaxValue / 2);
+    }
+
+    /// <summary>One side: its workload, its iteration count and how long its last full-count run took.</summary>
+    private sealed class Side(ITimedWorkload workload, int iterations)
+    {
+        public int Iterations { get; set; } = iterations;
+
+        public double LastSeconds { get; private set; }
+
+        public void Run() => LastSeconds = workload.Time(Iterations);
+
+        /// <summary>Runs <paramref name="warmUp"/> untimed calls, then one recorded sample at the side's count.</summary>
+        public double Sample(int warmUp)
+        {
+            workload.Time(warmUp);
+            Run();
+            return LastSeconds;
+        }
     }
 }

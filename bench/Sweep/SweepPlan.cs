@@ -75,11 +75,16 @@ internal sealed class SweepPlan
         return new SweepPlan(points, trimmed);
     }
 
-    /// <summary>Estimated seconds for a point: every sample lasts at least the minimum, or one iteration per side.</summary>
+    /// <summary>
+    /// Estimated seconds for a point: every sample lasts at least the minimum, or one iteration per side,
+    /// and each recorded one follows its untimed warm-up (a share of the minimum, at least one iteration).
+    /// </summary>
     public static double EstimateSeconds(SweepPoint point, SweepOptions options, double peakGflops)
     {
         double perIteration = point.Flops / (peakGflops * 1e9);
-        return ((2 * options.Pairs) + OverheadSamples) * Math.Max(perIteration, options.MinSampleSeconds);
+        double recorded = 2 * options.Pairs * Math.Max(perIteration, options.MinSampleSeconds);
+        double warmUp = 2 * options.Pairs * Math.Max(perIteration, InterleavedTimer.WarmUpShare * options.MinSampleSeconds);
+        return recorded + warmUp + (OverheadSamples * Math.Max(perIteration, options.MinSampleSeconds));
     }
 
     private static string? WhyTrim(SweepPoint point, SweepOptions options, double peakGflops)

@@ -2,8 +2,11 @@ using BlasLinear.Backends;
 
 namespace BlasLinear.Bench.Sweep;
 
-/// <summary>One point's outcome: GFLOP/s of both sides over the interleaved samples, and the point's roofline.</summary>
-internal sealed record PointResult(string Backend, SweepPoint Point, int Iterations, int Pairs, Summary Managed, Summary Floor, double PeakGflops, RooflineEstimate Roofline)
+/// <summary>
+/// One point's outcome: GFLOP/s of both sides over the interleaved samples (each side's sample runs its own
+/// iteration count), and the point's roofline.
+/// </summary>
+internal sealed record PointResult(string Backend, SweepPoint Point, int Iterations, int FloorIterations, int Pairs, Summary Managed, Summary Floor, double PeakGflops, RooflineEstimate Roofline)
 {
     /// <summary>Managed median over floor median: 1 means the layer costs nothing over raw BLAS.</summary>
     public double Ratio => Managed.Median / Floor.Median;

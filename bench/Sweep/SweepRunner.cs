@@ -145,11 +145,12 @@ internal sealed class SweepRunner : IDisposable
         using ManagedWorkload managed = ManagedWorkload.Create(point, backend, Options.Seed);
         using FloorWorkload floor = FloorWorkload.Create(point, Options.Seed);
         InterleavedSamples samples = timer.Measure(managed, floor);
-        double gflop = point.Flops * samples.Iterations / 1e9;
+        double managedGflop = point.Flops * samples.FirstIterations / 1e9;
+        double floorGflop = point.Flops * samples.SecondIterations / 1e9;
         return new PointResult(
-            backendName, point, samples.Iterations, Options.Pairs,
-            Summary.Of([.. samples.FirstSeconds.Select(s => gflop / s)]),
-            Summary.Of([.. samples.SecondSeconds.Select(s => gflop / s)]),
+            backendName, point, samples.FirstIterations, samples.SecondIterations, Options.Pairs,
+            Summary.Of([.. samples.FirstSeconds.Select(s => managedGflop / s)]),
+            Summary.Of([.. samples.SecondSeconds.Select(s => floorGflop / s)]),
             Peak.Gflops,
             RooflineOf(point, Bandwidth, Peak.Gflops));
     }
