@@ -6,11 +6,14 @@
  * gradient of the weight's size, as in a backward pass, which evicts the weight from cache (windows ≥ 20 ms).
  * --panels: the prepared forward on float32 panels (BF16=1: bfloat16 panels) of an out × in weight, the panels
  * split in halves as the router splits them (windows ≥ 30 ms).
+ * --atb: the weight gradient G [m, n] += Xᵀ·dY at batch k (X [k, m], dY [k, n]), G's rows split over the threads
+ * as CpuWorkers.cs splits them, calls back to back (windows ≥ 20 ms); bits compared on one call from equal G.
  * docs/cpu-routes.md ("A·B: the weight prefetched", "Prepared weights") gives the rows it printed:
  *
  *   cc -O2 -fopenmp -o kernels-ab-probe scripts/kernels-ab-probe.c -ldl
  *   OMP_NUM_THREADS=2 ./kernels-ab-probe OLD.so NEW.so N K M...              (A·B; AVX2=1: the AVX2 path)
  *   OMP_NUM_THREADS=2 ./kernels-ab-probe --panels OLD.so NEW.so OUT IN M...  (BF16=1: bfloat16 panels)
+ *   OMP_NUM_THREADS=2 ./kernels-ab-probe --atb OLD.so NEW.so M N K...         (AVX2=1: the AVX2 path)
  */
 #include <dlfcn.h>
 #include <omp.h>
@@ -73,12 +76,53 @@ static int panels_main(int argc, char** argv, int isa)
     return 0;
 }
 
+static int atb_main(int argc, char** argv, int isa)
+{
+    gemm_t f[2];
+    for (int l = 0; l < 2; l++) f[l] = (gemm_t)dlsym(open_lib(argv[1 + l]), "blk_sgemm_atb");
+    const int m = atoi(argv[3]), n = atoi(argv[4]);
+    int max_k = 1;
+    for (int a = 5; a < argc; a++) max_k = atoi(argv[a]) > max_k ? atoi(argv[a]) : max_k;
+    float *x = floats((size_t)max_k * m, 7, 0.1f), *dy = floats((size_t)max_k * n, 5, 0.1f);
+    float* g[2] = {floats((size_t)m * n, 3, 0.1f), floats((size_t)m * n, 3, 0.1f)};
+    printf("Aᵀ·B, gradient %d × %d += Xᵀ·dY, %s: µs, medians old / new\n", m, n, isa == 1 ? "AVX2" : "AVX-512");
+    for (int a = 5; a < argc; a++) {
+        const int k = atoi(argv[a]);
+        double s[2][15];
+        for (int r = 0; r < 15; r++)
+            for (int l = 0; l < 2; l++) {
+                int it = 0;
+                const double t0 = now();
+                while (now() - t0 < 0.02) {
+#pragma omp parallel
+                    {
+                        const int T = omp_get_num_threads(), th = omp_get_thread_num(), r0 = m * th / T, r1 = m * (th + 1) / T;
+                        f[l](isa, r1 - r0, n, k, 1, x + r0, m, dy, n, 1, g[l] + (size_t)r0 * n, n);
+                    }
+                    it++;
+                }
+                s[l][r] = (now() - t0) / it * 1e6;
+            }
+        memcpy(g[1], g[0], (size_t)m * n * 4); /* equal G before the compared call */
+        for (int l = 0; l < 2; l++) {
+            qsort(s[l], 15, sizeof(double), cmp);
+            f[l](isa, m, n, k, 1, x, m, dy, n, 1, g[l], n);
+        }
+        printf(" k = %4d  %9.1f / %9.1f   %s\n", k, s[0][7], s[1][7], memcmp(g[0], g[1], (size_t)m * n * 4) ? "DIFFER" : "equal");
+    }
+    return 0;
+}
+
 int main(int argc, char** argv)
 {
     const int isa = getenv("AVX2") ? 1 : 2; /* BLK_ISA_AVX2, BLK_ISA_AVX512 */
     if (argc > 1 && !strcmp(argv[1], "--panels")) {
         if (argc < 6) { fputs("usage: kernels-ab-probe --panels OLD.so NEW.so OUT IN M...\n", stderr); return 2; }
         return panels_main(argc - 1, argv + 1, isa);
+    }
+    if (argc > 1 && !strcmp(argv[1], "--atb")) {
+        if (argc < 6) { fputs("usage: kernels-ab-probe --atb OLD.so NEW.so M N K...\n", stderr); return 2; }
+        return atb_main(argc - 1, argv + 1, isa);
     }
     if (argc < 5) { fputs("usage: kernels-ab-probe OLD.so NEW.so N K M...\n", stderr); return 2; }
     gemm_t ab[2], atb[2];
