@@ -39,6 +39,48 @@ static float* floats(size_t count, int mod, float scale)
     return p;
 }
 
+/* Medians over 15 interleaved windows of at least `window` seconds, µs per call of step(l, context), for library
+ * l = 0 (old) and 1 (new). */
+static void time_pair(double window, void (*step)(int l, void* context), void* context, double median[2])
+{
+    double s[2][15];
+    for (int r = 0; r < 15; r++)
+        for (int l = 0; l < 2; l++) {
+            int it = 0;
+            const double t0 = now();
+            while (now() - t0 < window) {
+                step(l, context);
+                it++;
+            }
+            s[l][r] = (now() - t0) / it * 1e6;
+        }
+    for (int l = 0; l < 2; l++) {
+        qsort(s[l], 15, sizeof(double), cmp);
+        median[l] = s[l][7];
+    }
+}
+
+typedef struct {
+    panels_t f[2];
+    int isa, m, n, k;
+    size_t esz;
+    const float *x;
+    const void* p;
+    float* y[2];
+} panels_call;
+
+/* The panels split in halves (multiples of 16 columns) over the threads, as the router splits them. */
+static void panels_step(int l, void* context)
+{
+    const panels_call* c = context;
+#pragma omp parallel
+    {
+        const int t = omp_get_thread_num(), T = omp_get_num_threads();
+        const int j0 = t == 0 ? 0 : (int)(((long)c->n * t / T) & ~15L), j1 = t == T - 1 ? c->n : (int)(((long)c->n * (t + 1) / T) & ~15L);
+        c->f[l](c->isa, c->m, j1 - j0, c->k, 1, c->x, c->k, (const char*)c->p + (size_t)j0 * c->k * c->esz, 0, NULL, c->y[l] + j0, c->n);
+    }
+}
+
 static int panels_main(int argc, char** argv, int isa)
 {
     const int bf16 = getenv("BF16") != NULL;
@@ -52,28 +94,32 @@ static int panels_main(int argc, char** argv, int isa)
     if (bf16) for (size_t i = 0; i < count; i++) ((uint16_t*)p)[i] = 0x3f80; /* 1.0: values for timing only */
     float *x = floats((size_t)max_m * k, 7, 0.1f), *y[2] = {floats((size_t)max_m * n, 1, 0), floats((size_t)max_m * n, 1, 0)};
     printf("%s panels, out %d × in %d, %s: µs, medians old / new\n", bf16 ? "bfloat16" : "float32", n, k, isa == 1 ? "AVX2" : "AVX-512");
+    panels_call call = {{f[0], f[1]}, isa, 0, n, k, esz, x, p, {y[0], y[1]}};
     for (int a = 5; a < argc; a++) {
-        const int m = atoi(argv[a]);
-        double s[2][15];
-        for (int r = 0; r < 15; r++)
-            for (int l = 0; l < 2; l++) {
-                int it = 0;
-                const double t0 = now();
-                while (now() - t0 < 0.03) {
-#pragma omp parallel
-                    {
-                        const int t = omp_get_thread_num(), T = omp_get_num_threads();
-                        const int j0 = t == 0 ? 0 : (int)(((long)n * t / T) & ~15L), j1 = t == T - 1 ? n : (int)(((long)n * (t + 1) / T) & ~15L);
-                        f[l](isa, m, j1 - j0, k, 1, x, k, (const char*)p + (size_t)j0 * k * esz, 0, NULL, y[l] + j0, n);
-                    }
-                    it++;
-                }
-                s[l][r] = (now() - t0) / it * 1e6;
-            }
-        for (int l = 0; l < 2; l++) qsort(s[l], 15, sizeof(double), cmp);
-        printf(" m = %4d  %9.1f / %9.1f   %s\n", m, s[0][7], s[1][7], memcmp(y[0], y[1], (size_t)m * n * 4) ? "DIFFER" : "equal");
+        call.m = atoi(argv[a]);
+        double med[2];
+        time_pair(0.03, panels_step, &call, med);
+        printf(" m = %4d  %9.1f / %9.1f   %s\n", call.m, med[0], med[1], memcmp(y[0], y[1], (size_t)call.m * n * 4) ? "DIFFER" : "equal");
     }
     return 0;
+}
+
+typedef struct {
+    gemm_t f[2];
+    int isa, m, n, k;
+    const float *x, *dy;
+    float* g[2];
+} atb_call;
+
+/* G's rows split over the threads, as the router splits a weight gradient. */
+static void atb_step(int l, void* context)
+{
+    const atb_call* c = context;
+#pragma omp parallel
+    {
+        const int T = omp_get_num_threads(), th = omp_get_thread_num(), r0 = c->m * th / T, r1 = c->m * (th + 1) / T;
+        c->f[l](c->isa, r1 - r0, c->n, c->k, 1, c->x + r0, c->m, c->dy, c->n, 1, c->g[l] + (size_t)r0 * c->n, c->n);
+    }
 }
 
 static int atb_main(int argc, char** argv, int isa)
@@ -86,29 +132,15 @@ static int atb_main(int argc, char** argv, int isa)
     float *x = floats((size_t)max_k * m, 7, 0.1f), *dy = floats((size_t)max_k * n, 5, 0.1f);
     float* g[2] = {floats((size_t)m * n, 3, 0.1f), floats((size_t)m * n, 3, 0.1f)};
     printf("Aᵀ·B, gradient %d × %d += Xᵀ·dY, %s: µs, medians old / new\n", m, n, isa == 1 ? "AVX2" : "AVX-512");
+    atb_call call = {{f[0], f[1]}, isa, m, n, 0, x, dy, {g[0], g[1]}};
     for (int a = 5; a < argc; a++) {
-        const int k = atoi(argv[a]);
-        double s[2][15];
-        for (int r = 0; r < 15; r++)
-            for (int l = 0; l < 2; l++) {
-                int it = 0;
-                const double t0 = now();
-                while (now() - t0 < 0.02) {
-#pragma omp parallel
-                    {
-                        const int T = omp_get_num_threads(), th = omp_get_thread_num(), r0 = m * th / T, r1 = m * (th + 1) / T;
-                        f[l](isa, r1 - r0, n, k, 1, x + r0, m, dy, n, 1, g[l] + (size_t)r0 * n, n);
-                    }
-                    it++;
-                }
-                s[l][r] = (now() - t0) / it * 1e6;
-            }
+        const int k = call.k = atoi(argv[a]);
+        double med[2];
+        time_pair(0.02, atb_step, &call, med);
         memcpy(g[1], g[0], (size_t)m * n * 4); /* equal G before the compared call */
-        for (int l = 0; l < 2; l++) {
-            qsort(s[l], 15, sizeof(double), cmp);
+        for (int l = 0; l < 2; l++)
             f[l](isa, m, n, k, 1, x, m, dy, n, 1, g[l], n);
-        }
-        printf(" k = %4d  %9.1f / %9.1f   %s\n", k, s[0][7], s[1][7], memcmp(g[0], g[1], (size_t)m * n * 4) ? "DIFFER" : "equal");
+        printf(" k = %4d  %9.1f / %9.1f   %s\n", k, med[0], med[1], memcmp(g[0], g[1], (size_t)m * n * 4) ? "DIFFER" : "equal");
     }
     return 0;
 }
