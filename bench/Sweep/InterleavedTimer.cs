@@ -49,7 +49,7 @@ internal sealed class InterleavedTimer(int pairs, double minSampleSeconds)
     }
 
     /// <summary>The untimed calls that last <see cref="WarmUpShare"/> of the minimum at the side's last measured rate, at least one.</summary>
-    private int WarmUpIterations(Side side) => IterationsFor(WarmUpShare * minSampleSeconds, side.LastSeconds, side.Iterations);
+    private int WarmUpIterations(Side side) => IterationsFor(WarmUpShare * minSampleSeconds, side.LastSecondsPerCall, 1);
 
     /// <summary>
     /// Runs one unrecorded pair at the calibrated counts and, while a side lasts less than the minimum,
@@ -110,7 +110,14 @@ internal sealed class InterleavedTimer(int pairs, double minSampleSeconds)
 
         public double LastSeconds { get; private set; }
 
-        public void Run() => LastSeconds = workload.Time(Iterations);
+        /// <summary>Seconds per call of the last full-count run (the count may have been rescaled since).</summary>
+        public double LastSecondsPerCall { get; private set; }
+
+        public void Run()
+        {
+            LastSeconds = workload.Time(Iterations);
+            LastSecondsPerCall = LastSeconds / Iterations;
+        }
 
         /// <summary>Runs <paramref name="warmUp"/> untimed calls, then one recorded sample at the side's count.</summary>
         public double Sample(int warmUp)
