@@ -91,6 +91,21 @@ public sealed class BenchTimerTests
         Assert.Equal([1, 1, 2, 4, 8, 50, 13, 50, 13, 50, 13, 50], second.Runs.Select(r => r.Iterations));
     }
 
+    [Fact]
+    public void A_side_whose_one_call_lasts_the_minimum_has_no_warm_up()
+    {
+        using var first = new MadeUpWorkload(0, 0, 0.001);
+        using var second = new MadeUpWorkload(0, 0, 0.030);
+
+        InterleavedSamples samples = new InterleavedTimer(2, Minimum).Measure(first, second);
+
+        // The second side: the discarded call, calibration (one call reaches an eighth of 25 ms), one check,
+        // then two recorded samples of one call, with nothing between them.
+        Assert.Equal(1, samples.SecondIterations);
+        Assert.Equal([1, 1, 1, 1, 1], second.Runs.Select(r => r.Iterations));
+        Assert.Equal([1, 1, 2, 4, 25, 7, 25, 7, 25], first.Runs.Select(r => r.Iterations));
+    }
+
     /// <summary>
     /// Each side's calls come back to speed over several calls after the other side's sample (evicted
     /// caches, sleeping threads): the warm-up takes that refill out of the recorded samples.

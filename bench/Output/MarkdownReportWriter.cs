@@ -61,7 +61,7 @@ internal static class MarkdownReportWriter
               calls on the same shapes, layouts and seeded data) in alternation, A B A B …, {result.Options.Pairs} pairs after a
               discarded warm-up call and a calibration of each side, every sample running enough iterations of its
               side to last at least {result.Options.MinSampleSeconds * 1000:0} ms, after untimed calls of its side lasting a quarter
-              of that (the other side's sample evicted its operands from the caches). Both sides therefore see the
+              of that where its calls are shorter (the other side's sample evicted its operands from the caches). Both sides therefore see the
               same machine state, each at its steady speed.
             - GFLOP/s counts 2·M·N·K per forward and 4·M·N·K per backward (the dX and dW GEMMs); M is the batch, K
               in_features, N out_features. Bias work is not counted.

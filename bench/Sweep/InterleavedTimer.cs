@@ -8,8 +8,8 @@ internal sealed record InterleavedSamples(int FirstIterations, int SecondIterati
 /// other processes and thermal drift fall on both sides instead of biasing one. Each side runs its own
 /// iteration count, enough for each of its samples to last the minimum, so that both sides' samples
 /// span about the same stretch of the machine's time; and each recorded sample follows untimed calls of
-/// its own side (<see cref="WarmUpShare"/> of the minimum), so that it measures the side's steady state,
-/// not the refill of what the other side's sample evicted.
+/// its own side (<see cref="WarmUpShare"/> of the minimum; none where one call lasts the minimum), so that it
+/// measures the side's steady state, not the refill of what the other side's sample evicted.
 /// </summary>
 internal sealed class InterleavedTimer(int pairs, double minSampleSeconds)
 {
@@ -48,8 +48,15 @@ internal sealed class InterleavedTimer(int pairs, double minSampleSeconds)
         return new InterleavedSamples(a.Iterations, b.Iterations, firstSeconds, secondSeconds);
     }
 
-    /// <summary>The untimed calls that last <see cref="WarmUpShare"/> of the minimum at the side's last measured rate, at least one.</summary>
-    private int WarmUpIterations(Side side) => IterationsFor(WarmUpShare * minSampleSeconds, side.LastSecondsPerCall, 1);
+    /// <summary>
+    /// The untimed calls that last <see cref="WarmUpShare"/> of the minimum at the side's last measured rate, at
+    /// least one; none where one call lasts the minimum on its own. Such a call takes a second or more at the
+    /// sweep's largest points, where a warm-up call doubled the point's time (286 of a full sweep's 1,056 s),
+    /// and the refill is a small part of it: a footprint that fits the caches refills from memory in about a
+    /// millisecond, and one that does not is read from memory on every call anyway.
+    /// </summary>
+    private int WarmUpIterations(Side side) =>
+        side.LastSecondsPerCall >= minSampleSeconds ? 0 : IterationsFor(WarmUpShare * minSampleSeconds, side.LastSecondsPerCall, 1);
 
     /// <summary>
     /// Runs one unrecorded pair at the calibrated counts and, while a side lasts less than the minimum,
@@ -119,10 +126,14 @@ internal sealed class InterleavedTimer(int pairs, double minSampleSeconds)
             LastSecondsPerCall = LastSeconds / Iterations;
         }
 
-        /// <summary>Runs <paramref name="warmUp"/> untimed calls, then one recorded sample at the side's count.</summary>
+        /// <summary>Runs <paramref name="warmUp"/> untimed calls (if any), then one recorded sample at the side's count.</summary>
         public double Sample(int warmUp)
         {
-            workload.Time(warmUp);
+            if (warmUp > 0)
+            {
+                workload.Time(warmUp);
+            }
+
             Run();
             return LastSeconds;
         }
