@@ -74,36 +74,27 @@ public sealed class BenchTimerTests
         }
     }
 
-    [Fact]
-    public void A_steady_machine_costs_one_check_pair()
+    /// <summary>
+    /// The runs of each side on a steady machine (first side 1 ms a call). The discarded call; calibration of
+    /// each side alone, until a run lasts an eighth of 25 ms (1, 2, 4 calls of 1 ms; 1, 2, 4, 8 of 0.5 ms; one
+    /// call of 30 ms); one check pair; then the recorded pairs, each sample after a warm-up of a quarter of the
+    /// minimum (6.25 ms: 7 calls of 1 ms, 13 of 0.5 ms), and none for a side whose one call lasts the minimum.
+    /// </summary>
+    [Theory]
+    [InlineData(0.0005, 3, 50, new[] { 1, 1, 2, 4, 25, 7, 25, 7, 25, 7, 25 }, new[] { 1, 1, 2, 4, 8, 50, 13, 50, 13, 50, 13, 50 })]
+    [InlineData(0.030, 2, 1, new[] { 1, 1, 2, 4, 25, 7, 25, 7, 25 }, new[] { 1, 1, 1, 1, 1 })]
+    public void A_steady_machine_costs_one_check_pair_and_warms_up_only_short_calls(
+        double secondSeconds, int pairs, int secondIterations, int[] firstRuns, int[] secondRuns)
     {
         using var first = new MadeUpWorkload(0, 0, 0.001);
-        using var second = new MadeUpWorkload(0, 0, 0.0005);
+        using var second = new MadeUpWorkload(0, 0, secondSeconds);
 
-        InterleavedSamples samples = new InterleavedTimer(3, Minimum).Measure(first, second);
+        InterleavedSamples samples = new InterleavedTimer(pairs, Minimum).Measure(first, second);
 
-        // The discarded call, calibration of each side alone (until a run lasts an eighth of 25 ms: 1, 2, 4
-        // calls of 1 ms; 1, 2, 4, 8 of 0.5 ms), one check, then three pairs, each sample after a warm-up of
-        // a quarter of the minimum (6.25 ms: 7 calls of 1 ms, 13 of 0.5 ms).
         Assert.Equal(25, samples.FirstIterations);
-        Assert.Equal(50, samples.SecondIterations);
-        Assert.Equal([1, 1, 2, 4, 25, 7, 25, 7, 25, 7, 25], first.Runs.Select(r => r.Iterations));
-        Assert.Equal([1, 1, 2, 4, 8, 50, 13, 50, 13, 50, 13, 50], second.Runs.Select(r => r.Iterations));
-    }
-
-    [Fact]
-    public void A_side_whose_one_call_lasts_the_minimum_has_no_warm_up()
-    {
-        using var first = new MadeUpWorkload(0, 0, 0.001);
-        using var second = new MadeUpWorkload(0, 0, 0.030);
-
-        InterleavedSamples samples = new InterleavedTimer(2, Minimum).Measure(first, second);
-
-        // The second side: the discarded call, calibration (one call reaches an eighth of 25 ms), one check,
-        // then two recorded samples of one call, with nothing between them.
-        Assert.Equal(1, samples.SecondIterations);
-        Assert.Equal([1, 1, 1, 1, 1], second.Runs.Select(r => r.Iterations));
-        Assert.Equal([1, 1, 2, 4, 25, 7, 25, 7, 25], first.Runs.Select(r => r.Iterations));
+        Assert.Equal(secondIterations, samples.SecondIterations);
+        Assert.Equal(firstRuns, first.Runs.Select(r => r.Iterations));
+        Assert.Equal(secondRuns, second.Runs.Select(r => r.Iterations));
     }
 
     /// <summary>
