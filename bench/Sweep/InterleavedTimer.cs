@@ -26,7 +26,7 @@ internal sealed class InterleavedTimer(int pairs, double minSampleSeconds)
     // asleep, and a side comes back to speed over several calls, not one: a 768→3072 backward at batch 1
     // took 945, 613, 438, 392 … µs per call and about 280 from the tenth call on (3–4 ms), a 1024→1024
     // forward at batch 1 303, 61, 46 … 27 µs (under 1 ms).
-    public const double WarmUpShare = 0.25;
+    private const double WarmUpShare = 0.25;
 
     public InterleavedSamples Measure(ITimedWorkload first, ITimedWorkload second)
     {
@@ -41,22 +41,22 @@ internal sealed class InterleavedTimer(int pairs, double minSampleSeconds)
         var secondSeconds = new double[pairs];
         for (int i = 0; i < pairs; i++)
         {
-            firstSeconds[i] = a.Sample(WarmUpIterations(a));
-            secondSeconds[i] = b.Sample(WarmUpIterations(b));
+            firstSeconds[i] = a.Sample(WarmUpIterations(a.LastSecondsPerCall, minSampleSeconds));
+            secondSeconds[i] = b.Sample(WarmUpIterations(b.LastSecondsPerCall, minSampleSeconds));
         }
 
         return new InterleavedSamples(a.Iterations, b.Iterations, firstSeconds, secondSeconds);
     }
 
     /// <summary>
-    /// The untimed calls that last <see cref="WarmUpShare"/> of the minimum at the side's last measured rate, at
+    /// The untimed calls before a sample: those that last <see cref="WarmUpShare"/> of the minimum at a side's last measured rate, at
     /// least one; none where one call lasts the minimum on its own. Such a call takes a second or more at the
     /// sweep's largest points, where a warm-up call doubled the point's time (286 of a full sweep's 1,056 s),
     /// and the refill is a small part of it: a footprint that fits the caches refills from memory in about a
     /// millisecond, and one that does not is read from memory on every call anyway.
     /// </summary>
-    private int WarmUpIterations(Side side) =>
-        side.LastSecondsPerCall >= minSampleSeconds ? 0 : IterationsFor(WarmUpShare * minSampleSeconds, side.LastSecondsPerCall, 1);
+    public static int WarmUpIterations(double secondsPerCall, double minSampleSeconds) =>
+        secondsPerCall >= minSampleSeconds ? 0 : IterationsFor(WarmUpShare * minSampleSeconds, secondsPerCall, 1);
 
     /// <summary>
     /// Runs one unrecorded pair at the calibrated counts and, while a side lasts less than the minimum,

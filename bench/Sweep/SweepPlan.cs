@@ -77,16 +77,13 @@ internal sealed class SweepPlan
 
     /// <summary>
     /// Estimated seconds for a point: every sample lasts at least the minimum, or one iteration per side,
-    /// and each recorded one follows its untimed warm-up (a share of the minimum, or at least one iteration
-    /// shorter than the minimum).
+    /// and each recorded one follows the untimed warm-up the timer runs (<see cref="InterleavedTimer.WarmUpIterations"/>).
     /// </summary>
     public static double EstimateSeconds(SweepPoint point, SweepOptions options, double peakGflops)
     {
         double perIteration = point.Flops / (peakGflops * 1e9);
         double recorded = 2 * options.Pairs * Math.Max(perIteration, options.MinSampleSeconds);
-        double warmUp = perIteration >= options.MinSampleSeconds
-            ? 0
-            : 2 * options.Pairs * Math.Max(perIteration, InterleavedTimer.WarmUpShare * options.MinSampleSeconds);
+        double warmUp = 2 * options.Pairs * InterleavedTimer.WarmUpIterations(perIteration, options.MinSampleSeconds) * perIteration;
         return recorded + warmUp + (OverheadSamples * Math.Max(perIteration, options.MinSampleSeconds));
     }
 
