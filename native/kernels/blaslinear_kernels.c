@@ -191,14 +191,22 @@ BLK_INLINE void op_ab_tile(const int MR, const int NV, const int FULL, const int
         }
     }
 
+    /* α = β = 1 (a gradient accumulated) takes one add: the same value as α·acc + β·C, since 1·acc is exact and
+     * the FMA rounds once. The multiply and FMA cost Aᵀ·B up to 1.1 times at k = 8 (docs/cpu-routes.md). */
+    const int add = alpha == 1.0f && beta == 1.0f;
     const __m512 va = _mm512_set1_ps(alpha);
     const __m512 vb = _mm512_set1_ps(beta);
     UNROLL for (int i = 0; i < MR; i++)
         UNROLL for (int v = 0; v < NV; v++) {
             float* out = c + i * ldc + 16 * v;
-            __m512 r = _mm512_mul_ps(va, acc[i][v]);
-            if (beta != 0.0f)
-                r = _mm512_fmadd_ps(vb, FULL ? _mm512_loadu_ps(out) : _mm512_maskz_loadu_ps(mask[v], out), r);
+            __m512 r;
+            if (add)
+                r = _mm512_add_ps(acc[i][v], FULL ? _mm512_loadu_ps(out) : _mm512_maskz_loadu_ps(mask[v], out));
+            else {
+                r = _mm512_mul_ps(va, acc[i][v]);
+                if (beta != 0.0f)
+                    r = _mm512_fmadd_ps(vb, FULL ? _mm512_loadu_ps(out) : _mm512_maskz_loadu_ps(mask[v], out), r);
+            }
             if (FULL)
                 _mm512_storeu_ps(out, r);
             else
@@ -308,7 +316,15 @@ static BLK_TARGET void avx512_sgemm_atb(int m, int n, int k, float alpha, const 
     for (int i = 0; i < m; i += ATB_ROW_BLOCK) {
         const int mr = m - i < ATB_ROW_BLOCK ? m - i : ATB_ROW_BLOCK;
         const int step = 16 * op_ab_vectors(mr);
-        for (int j = 0; j < n; j += step) {
+        int j = 0;
+        /* Full tiles inline, not through op_ab_block: at a batch of 8 a tile is only about 200 FMAs, and the call
+         * and switch per tile cost Aᵀ·B 1.1–1.2 times (docs/cpu-routes.md). The tile op_ab_block would choose. */
+        _Static_assert(ATB_ROW_BLOCK >= OPAB_PLAIN_FROM_MR, "op_ab_block runs a full tile of these rows unmasked");
+        if (mr == ATB_ROW_BLOCK)
+            for (; j + step <= n; j += step)
+                op_ab_tile(ATB_ROW_BLOCK, OPAB_NV(ATB_ROW_BLOCK), 1, 0, step, k, alpha, a + i, 1, lda, b + j, ldb, beta,
+                           c + (ptrdiff_t)i * ldc + j, ldc);
+        for (; j < n; j += step) {
             const int cols = n - j < step ? n - j : step;
             op_ab_block(mr, cols, k, alpha, a + i, 1, lda, b + j, ldb, beta, c + (ptrdiff_t)i * ldc + j, ldc, 0);
         }

@@ -167,14 +167,21 @@ AVX2_INLINE void op_ab_tile(const int MR, const int NV, const int FULL, const in
         }
     }
 
+    /* α = β = 1: one add, the same value (see the AVX-512 op_ab_tile). */
+    const int add = alpha == 1.0f && beta == 1.0f;
     const __m256 va = _mm256_set1_ps(alpha);
     const __m256 vb = _mm256_set1_ps(beta);
     UNROLL for (int i = 0; i < MR; i++)
         UNROLL for (int v = 0; v < NV; v++) {
             float* out = c + i * ldc + 8 * v;
-            __m256 r = _mm256_mul_ps(va, acc[i][v]);
-            if (beta != 0.0f)
-                r = _mm256_fmadd_ps(vb, FULL ? _mm256_loadu_ps(out) : _mm256_maskload_ps(out, mask[v]), r);
+            __m256 r;
+            if (add)
+                r = _mm256_add_ps(acc[i][v], FULL ? _mm256_loadu_ps(out) : _mm256_maskload_ps(out, mask[v]));
+            else {
+                r = _mm256_mul_ps(va, acc[i][v]);
+                if (beta != 0.0f)
+                    r = _mm256_fmadd_ps(vb, FULL ? _mm256_loadu_ps(out) : _mm256_maskload_ps(out, mask[v]), r);
+            }
             if (FULL)
                 _mm256_storeu_ps(out, r);
             else
@@ -265,7 +272,13 @@ AVX2_TARGET void avx2_sgemm_atb(int m, int n, int k, float alpha, const float* a
     for (int i = 0; i < m; i += ATB_ROW_BLOCK) {
         const int mr = m - i < ATB_ROW_BLOCK ? m - i : ATB_ROW_BLOCK;
         const int step = 8 * op_ab_vectors(mr);
-        for (int j = 0; j < n; j += step) {
+        int j = 0;
+        /* Full tiles inline, as in avx512_sgemm_atb (the tile op_ab_block would choose). */
+        if (mr == ATB_ROW_BLOCK)
+            for (; j + step <= n; j += step)
+                op_ab_tile(ATB_ROW_BLOCK, OPAB_NV(ATB_ROW_BLOCK), 1, 0, step, k, alpha, a + i, 1, lda, b + j, ldb, beta,
+                           c + (ptrdiff_t)i * ldc + j, ldc);
+        for (; j < n; j += step) {
             const int cols = n - j < step ? n - j : step;
             op_ab_block(mr, cols, k, alpha, a + i, 1, lda, b + j, ldb, beta, c + (ptrdiff_t)i * ldc + j, ldc, 0);
         }
