@@ -10,7 +10,13 @@
  *   OMP_NUM_THREADS=1 DNNL_MAX_CPU_ISA=AVX2 ./route-probe abt 512 1024 1 2 4 8 12 13 16 24 32 64 128 512
  *
  * (abt = A·Bᵀ, ab = A·B, atb = Aᵀ·B; then the slice's columns, the inner size, and the batches.)
- * DNNL_MAX_CPU_ISA=AVX2 holds oneDNN to what it runs on an AVX2 CPU. Needs an AVX-512 CPU (it runs both paths). */
+ * DNNL_MAX_CPU_ISA=AVX2 holds oneDNN to what it runs on an AVX2 CPU. Needs an AVX-512 CPU (it runs both paths).
+ * WIDTH=N: the slice is part of a product N columns wide, as the router's slices are (512 of a 1024→1024 layer on
+ * two threads: WIDTH=1024), so that C, and B for A·B and Aᵀ·B, have the leading dimension N the providers get from
+ * the layer; without it the slice is a product of its own (leading dimension = its columns). oneDNN's AVX2 Aᵀ·B
+ * ran 0.5–0.75 times as fast with the layer's leading dimension at k = 3–8, the kernels 0.7–0.9
+ * (docs/cpu-routes.md, "Aᵀ·B on the AVX2 path: the kernels to 5"). Aᵀ·B accumulates (β = 1), as a weight gradient
+ * does. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,29 +31,29 @@ void openblas_set_num_threads(int);
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
 enum { ABT, AB, ATB };
 static float *A, *B, *C, *W;
-static int kind, m, n, k; /* C m×n; batch is m (ABT, AB) or k (ATB) */
+static int kind, m, n, k, ld; /* C m×n (leading dimension ld); batch is m (ABT, AB) or k (ATB) */
 static void run(int p)
 {
     switch (p) {
     case 0: case 1: {
         int isa = p == 0 ? BLK_ISA_AVX2 : BLK_ISA_AVX512;
-        if (kind == ABT) blk_sgemm_abt(isa, m, n, k, 1, A, k, B, k, 0, C, n);
-        else if (kind == AB) blk_sgemm_ab(isa, m, n, k, 1, A, k, B, n, 0, C, n);
-        else blk_sgemm_atb(isa, m, n, k, 1, A, m, B, n, 0, C, n);
+        if (kind == ABT) blk_sgemm_abt(isa, m, n, k, 1, A, k, B, k, 0, C, ld);
+        else if (kind == AB) blk_sgemm_ab(isa, m, n, k, 1, A, k, B, ld, 0, C, ld);
+        else blk_sgemm_atb(isa, m, n, k, 1, A, m, B, ld, 1, C, ld);
         break; }
     case 2:
-        if (kind == ABT) dnnl_sgemm('N', 'T', m, n, k, 1, A, k, B, k, 0, C, n);
-        else if (kind == AB) dnnl_sgemm('N', 'N', m, n, k, 1, A, k, B, n, 0, C, n);
-        else dnnl_sgemm('T', 'N', m, n, k, 1, A, m, B, n, 0, C, n);
+        if (kind == ABT) dnnl_sgemm('N', 'T', m, n, k, 1, A, k, B, k, 0, C, ld);
+        else if (kind == AB) dnnl_sgemm('N', 'N', m, n, k, 1, A, k, B, ld, 0, C, ld);
+        else dnnl_sgemm('T', 'N', m, n, k, 1, A, m, B, ld, 1, C, ld);
         break;
     case 3: case 4: /* swapped: W[n,m] = B·Aᵀ then transpose into C (ABT only) */
         dnnl_sgemm('N', 'T', n, m, k, 1, B, k, A, k, 0, W, m);
-        blk_transpose(p == 3 ? BLK_ISA_AVX2 : BLK_ISA_AVX512, n, m, W, m, 0, C, n);
+        blk_transpose(p == 3 ? BLK_ISA_AVX2 : BLK_ISA_AVX512, n, m, W, m, 0, C, ld);
         break;
     case 5:
-        if (kind == ABT) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1, A, k, B, k, 0, C, n);
-        else if (kind == AB) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1, A, k, B, n, 0, C, n);
-        else cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, k, 1, A, m, B, n, 0, C, n);
+        if (kind == ABT) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1, A, k, B, k, 0, C, ld);
+        else if (kind == AB) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1, A, k, B, ld, 0, C, ld);
+        else cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, k, 1, A, m, B, ld, 1, C, ld);
         break;
     }
 }
@@ -70,7 +76,12 @@ int main(int argc, char** argv)
     for (int a = 4; a < argc; a++) {
         int batch = atoi(argv[a]);
         if (kind == ATB) { m = K; n = N; k = batch; } else { m = batch; n = N; k = K; }
-        if ((size_t)m * k > big || (size_t)n * k > big || (size_t)m * n > big) {
+        ld = getenv("WIDTH") ? atoi(getenv("WIDTH")) : n;
+        if (ld < n) {
+            fputs("route-probe: WIDTH is less than the slice's columns\n", stderr);
+            return 2;
+        }
+        if ((size_t)m * k > big || (size_t)ld * k > big || (size_t)m * ld > big) {
             fputs("route-probe: an operand over 4096×4096 floats\n", stderr);
             return 2;
         }

@@ -14,7 +14,7 @@ namespace BlasLinear.Tests;
 public class RouteTableAvx2Tests
 {
     /// <summary>Each side of every batch at which the AVX2 Auto table changes route.</summary>
-    private static readonly int[] SwitchBatches = [1, 2, 3, 8, 9, 12, 13, 24, 25, 32, 63, 64, 255, 256, 512];
+    private static readonly int[] SwitchBatches = [1, 2, 3, 5, 6, 8, 9, 12, 13, 24, 25, 32, 63, 64, 255, 256, 512];
 
     /// <summary>
     /// The AVX2 table for a 1024→1024 layer (no product small, no operand past 16 MiB): per product and
@@ -29,7 +29,7 @@ public class RouteTableAvx2Tests
             (NoTrans, Trans, CpuProviderSet.Kernels, [(24, Route.KernelsAbt), (int.MaxValue, Route.OpenBlas)]),
             (NoTrans, NoTrans, CpuProviderSet.Both, [(24, Route.KernelsAb), (int.MaxValue, Route.OpenBlas)]),
             (NoTrans, NoTrans, CpuProviderSet.Kernels, [(24, Route.KernelsAb), (int.MaxValue, Route.OpenBlas)]),
-            (Trans, NoTrans, CpuProviderSet.Both, [(2, Route.KernelsAtb), (int.MaxValue, Route.OneDnn)]),
+            (Trans, NoTrans, CpuProviderSet.Both, [(5, Route.KernelsAtb), (int.MaxValue, Route.OneDnn)]),
             (Trans, NoTrans, CpuProviderSet.Kernels, [(8, Route.KernelsAtb), (int.MaxValue, Route.OpenBlas)]),
             (Trans, Trans, CpuProviderSet.Both, [(int.MaxValue, Route.OpenBlas)]),
             (Trans, Trans, CpuProviderSet.Kernels, [(int.MaxValue, Route.OpenBlas)]),
@@ -102,13 +102,13 @@ public class RouteTableAvx2Tests
         Assert.Equal(Route.KernelsAbt, avx512.Choose(NoTrans, Trans, 13, 1024, 1024));
         Assert.Equal(Route.KernelsAb, avx2.Choose(NoTrans, NoTrans, 8, 1024, 1024));
         Assert.Equal(Route.OneDnn, avx512.Choose(NoTrans, NoTrans, 8, 1024, 1024));
-        Assert.Equal(Route.OneDnn, avx2.Choose(Trans, NoTrans, 1024, 1024, 3));
-        Assert.Equal(Route.KernelsAtb, avx512.Choose(Trans, NoTrans, 1024, 1024, 3));
+        Assert.Equal(Route.OneDnn, avx2.Choose(Trans, NoTrans, 1024, 1024, 6));
+        Assert.Equal(Route.KernelsAtb, avx512.Choose(Trans, NoTrans, 1024, 1024, 6));
     }
 
     [Theory]
     [InlineData(CpuProviderSet.Both,
-        "auto: A·Bᵀ kernels to batch 12, oneDNN swapped to 63, then oneDNN; A·B kernels to batch 24, then OpenBLAS; Aᵀ·B kernels to batch 2, then oneDNN "
+        "auto: A·Bᵀ kernels to batch 12, oneDNN swapped to 63, then oneDNN; A·B kernels to batch 24, then OpenBLAS; Aᵀ·B kernels to batch 5, then oneDNN "
         + "(operands past 16 MiB: A·B kernels at batch 1, Aᵀ·B to 4); kernels under 32768 multiply-adds")]
     [InlineData(CpuProviderSet.Kernels,
         "auto: A·Bᵀ kernels to batch 24, then OpenBLAS; A·B kernels to batch 24, then OpenBLAS (past 16 MiB to batch 2, then OpenBLAS), "

@@ -67,16 +67,18 @@ internal sealed record CpuRouteLimits(
     /// The AVX2 path, from the rows of docs/cpu-routes.md ("The AVX2 table"), measured against oneDNN held to
     /// AVX2 (<c>DNNL_MAX_CPU_ISA=AVX2</c>: what an AVX2 CPU runs) and OpenBLAS's Haswell kernels, by the
     /// benchmark and by one column slice (the router's unit of work) timed on one thread. A·Bᵀ: the kernels
-    /// lead to batch 12 (from 13 oneDNN and the swapped product do), the swapped product leads oneDNN to 63
-    /// as on AVX-512; without oneDNN OpenBLAS leads from 32. A·B: the kernels lead to 24; past that OpenBLAS
-    /// leads and oneDNN's AVX2 A·B trails both (65–70 GFLOP/s a thread against 85–90), with oneDNN present
-    /// or not; past 16 MiB without oneDNN OpenBLAS leads from 4. Aᵀ·B: the kernels lead at batches 1 and 2,
-    /// where they stream C one row at a time (atb_rows; on a Zen 4 1.1–2.4 times oneDNN's AVX2 code at 2,
-    /// which leads from 3); without oneDNN OpenBLAS leads from 12. X·W never beats X·Wᵀ by a margin that pays
-    /// for the copy. 16 MiB as on AVX-512: the kernels' A·B wins to 16 MiB and loses from 31 MiB, far above
-    /// the 1 MiB L2, so the limit is the last-level cache's, which this machine misreports. Past it their Aᵀ·B
-    /// leads oneDNN to batch 4 (Zen 5: 1.06–1.1 times at k = 2–4; Zen 4, oneDNN held to AVX2: a tie at 2, 1.3
-    /// times at 4, 0.8–0.9 from 8).
+    /// lead to batch 12 (from 13 oneDNN and the swapped product do), the swapped product leads oneDNN to 63 as
+    /// on AVX-512; without oneDNN OpenBLAS leads from 32. A·B: the kernels lead to 24; past that OpenBLAS leads
+    /// and oneDNN's AVX2 A·B trails both (65–70 GFLOP/s a thread against 85–90), with oneDNN present or not;
+    /// past 16 MiB without oneDNN OpenBLAS leads from 4. Aᵀ·B: the kernels lead to batch 5 (at 1 and 2 they
+    /// stream C one row at a time, atb_rows; at 3–5 their full 6-row tiles, inline, with one add for a gradient
+    /// accumulated), measured at the layer on a Zen 4: every backward at 3, 4 and 5 faster with them, not every
+    /// shape at 6 and 8 (in a slice with the router's leading dimension oneDNN's AVX2 Aᵀ·B runs 0.5–0.75 times
+    /// its speed on a contiguous one, the kernels 0.7–0.9); without oneDNN OpenBLAS leads from 12. X·W never
+    /// beats X·Wᵀ by a margin that pays for the copy. 16 MiB as on AVX-512: the kernels' A·B wins to 16 MiB and
+    /// loses from 31 MiB, far above the 1 MiB L2, so the limit is the last-level cache's, which this machine
+    /// misreports. Past it their Aᵀ·B leads oneDNN to batch 4 (Zen 5: 1.06–1.1 times at k = 2–4; Zen 4, oneDNN
+    /// held to AVX2: a tie at 2, 1.3 times at 4, 0.8–0.9 from 8).
     /// </summary>
     public static readonly CpuRouteLimits Avx2 = new(
         DotKernelsUpTo: 12,
@@ -84,7 +86,7 @@ internal sealed record CpuRouteLimits(
         SwappedBelow: 64,
         BroadcastKernelsUpTo: 24,
         BroadcastKernelsWithoutOneDnnUpTo: 24,
-        GradientKernelsUpTo: 2,
+        GradientKernelsUpTo: 5,
         GradientKernelsWithoutOneDnnUpTo: 8,
         TransposedWeightFrom: int.MaxValue,
         TransposedWeightWithoutOneDnnFrom: int.MaxValue,
