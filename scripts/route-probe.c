@@ -13,10 +13,9 @@
  * DNNL_MAX_CPU_ISA=AVX2 holds oneDNN to what it runs on an AVX2 CPU. Needs an AVX-512 CPU (it runs both paths).
  * WIDTH=N: the slice is part of a product N columns wide, as the router's slices are (512 of a 1024→1024 layer on
  * two threads: WIDTH=1024), so that C, and B for A·B and Aᵀ·B, have the leading dimension N the providers get from
- * the layer; without it the slice is a product of its own (leading dimension = its columns). oneDNN's AVX2 Aᵀ·B
- * ran 0.5–0.75 times as fast with the layer's leading dimension at k = 3–8, the kernels 0.7–0.9
- * (docs/cpu-routes.md, "Aᵀ·B on the AVX2 path: the kernels to 5"). Aᵀ·B accumulates (β = 1), as a weight gradient
- * does. */
+ * the layer; without it the slice is a product of its own (leading dimension = its columns), which favoured oneDNN's
+ * AVX2 Aᵀ·B (docs/cpu-routes.md, "Aᵀ·B on the AVX2 path: the kernels to 5"). Aᵀ·B accumulates (β = 1), as a weight
+ * gradient does. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +66,11 @@ int main(int argc, char** argv)
     const char* names[] = {"avx2", "avx512", "onednn", "swap-avx2", "swap-avx512", "openblas"};
     kind = !strcmp(argv[1], "abt") ? ABT : !strcmp(argv[1], "ab") ? AB : ATB;
     int N = atoi(argv[2]), K = atoi(argv[3]);
+    ld = getenv("WIDTH") ? atoi(getenv("WIDTH")) : N;
+    if (ld < N) {
+        fputs("route-probe: WIDTH is less than the slice's columns\n", stderr);
+        return 2;
+    }
     size_t big = (size_t)4096 * 4096;
     A = aligned_alloc(64, big * 4); B = aligned_alloc(64, big * 4); C = aligned_alloc(64, big * 4); W = aligned_alloc(64, big * 4);
     for (size_t i = 0; i < big; i++) { A[i] = (float)(i % 7) * 0.1f; B[i] = (float)(i % 5) * 0.1f; C[i] = 0; W[i] = 0; }
@@ -76,11 +80,6 @@ int main(int argc, char** argv)
     for (int a = 4; a < argc; a++) {
         int batch = atoi(argv[a]);
         if (kind == ATB) { m = K; n = N; k = batch; } else { m = batch; n = N; k = K; }
-        ld = getenv("WIDTH") ? atoi(getenv("WIDTH")) : n;
-        if (ld < n) {
-            fputs("route-probe: WIDTH is less than the slice's columns\n", stderr);
-            return 2;
-        }
         if ((size_t)m * k > big || (size_t)ld * k > big || (size_t)m * ld > big) {
             fputs("route-probe: an operand over 4096×4096 floats\n", stderr);
             return 2;
