@@ -14,11 +14,11 @@ namespace BlasLinear.Tests;
 public class RouteTableAvx2Tests
 {
     /// <summary>Each side of every batch at which the AVX2 Auto table changes route.</summary>
-    private static readonly int[] SwitchBatches = [1, 2, 3, 5, 6, 8, 9, 12, 13, 24, 25, 32, 63, 64, 255, 256, 512];
+    private static readonly int[] SwitchBatches = [1, 2, 3, 5, 6, 8, 9, 12, 13, 16, 17, 24, 25, 32, 63, 64, 255, 256, 512];
 
     /// <summary>
-    /// The AVX2 table for a 1024→1024 layer (no product small, no operand past 16 MiB): per product and
-    /// providers present, the last batch of each run of one route.
+    /// The AVX2 table for a 1024→1024 layer (no product small, no operand past 16 MiB; B's rows 4 KiB apart, so
+    /// Aᵀ·B takes the packed limit): per product and providers present, the last batch of each run of one route.
     /// </summary>
     /// <remarks>The route goes by name: the enum is internal to the library.</remarks>
     public static TheoryData<Transpose, Transpose, CpuProviderSet, int, string> AutoAt1024()
@@ -29,7 +29,7 @@ public class RouteTableAvx2Tests
             (NoTrans, Trans, CpuProviderSet.Kernels, [(24, Route.KernelsAbt), (int.MaxValue, Route.OpenBlas)]),
             (NoTrans, NoTrans, CpuProviderSet.Both, [(24, Route.KernelsAb), (int.MaxValue, Route.OpenBlas)]),
             (NoTrans, NoTrans, CpuProviderSet.Kernels, [(24, Route.KernelsAb), (int.MaxValue, Route.OpenBlas)]),
-            (Trans, NoTrans, CpuProviderSet.Both, [(5, Route.KernelsAtb), (int.MaxValue, Route.OneDnn)]),
+            (Trans, NoTrans, CpuProviderSet.Both, [(16, Route.KernelsAtb), (int.MaxValue, Route.OneDnn)]),
             (Trans, NoTrans, CpuProviderSet.Kernels, [(8, Route.KernelsAtb), (int.MaxValue, Route.OpenBlas)]),
             (Trans, Trans, CpuProviderSet.Both, [(int.MaxValue, Route.OpenBlas)]),
             (Trans, Trans, CpuProviderSet.Kernels, [(int.MaxValue, Route.OpenBlas)]),
@@ -55,6 +55,19 @@ public class RouteTableAvx2Tests
         (int m, int k) = transA == Trans && transB == NoTrans ? (1024, batch) : (batch, 1024);
         Assert.Equal(expected, Table(present).Choose(transA, transB, m, 1024, k).ToString());
     }
+
+    [Theory]
+    [InlineData(1024, 1024, 16, "KernelsAtb")]
+    [InlineData(1024, 1024, 17, "OneDnn")]
+    [InlineData(3072, 3072, 16, "KernelsAtb")]
+    [InlineData(1000, 1024, 16, "KernelsAtb")]
+    [InlineData(768, 768, 5, "KernelsAtb")]
+    [InlineData(768, 768, 6, "OneDnn")]
+    [InlineData(1024, 1040, 5, "KernelsAtb")]
+    [InlineData(1024, 1040, 6, "OneDnn")]
+    [InlineData(512, 512, 6, "OneDnn")]
+    public void Weight_gradient_takes_the_packed_limit_only_with_B_rows_4_KiB_apart(int n, int ldb, int batch, string expected) =>
+        Assert.Equal(expected, Table(CpuProviderSet.Both).Choose(Trans, NoTrans, 1024, n, batch, ldb).ToString());
 
     [Fact]
     public void Operands_past_16_MiB_and_small_products_follow_the_AVX2_limits()
@@ -102,13 +115,15 @@ public class RouteTableAvx2Tests
         Assert.Equal(Route.KernelsAbt, avx512.Choose(NoTrans, Trans, 13, 1024, 1024));
         Assert.Equal(Route.KernelsAb, avx2.Choose(NoTrans, NoTrans, 8, 1024, 1024));
         Assert.Equal(Route.OneDnn, avx512.Choose(NoTrans, NoTrans, 8, 1024, 1024));
-        Assert.Equal(Route.OneDnn, avx2.Choose(Trans, NoTrans, 1024, 1024, 6));
-        Assert.Equal(Route.KernelsAtb, avx512.Choose(Trans, NoTrans, 1024, 1024, 6));
+        Assert.Equal(Route.OneDnn, avx2.Choose(Trans, NoTrans, 1024, 768, 6));
+        Assert.Equal(Route.KernelsAtb, avx512.Choose(Trans, NoTrans, 1024, 768, 6));
+        Assert.Equal(Route.OneDnn, avx2.Choose(Trans, NoTrans, 1024, 1024, 17));
+        Assert.Equal(Route.KernelsAtb, avx512.Choose(Trans, NoTrans, 1024, 1024, 17));
     }
 
     [Theory]
     [InlineData(CpuProviderSet.Both,
-        "auto: A·Bᵀ kernels to batch 12, oneDNN swapped to 63, then oneDNN; A·B kernels to batch 24, then OpenBLAS; Aᵀ·B kernels to batch 5, then oneDNN "
+        "auto: A·Bᵀ kernels to batch 12, oneDNN swapped to 63, then oneDNN; A·B kernels to batch 24, then OpenBLAS; Aᵀ·B kernels to batch 5 (to 16 with B's rows 4 KiB apart), then oneDNN "
         + "(operands past 16 MiB: A·B kernels at batch 1, Aᵀ·B to 4); kernels under 32768 multiply-adds")]
     [InlineData(CpuProviderSet.Kernels,
         "auto: A·Bᵀ kernels to batch 24, then OpenBLAS; A·B kernels to batch 24, then OpenBLAS (past 16 MiB to batch 2, then OpenBLAS), "

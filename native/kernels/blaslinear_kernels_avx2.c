@@ -19,6 +19,7 @@
 
 #include <immintrin.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 #define AVX2_TARGET __attribute__((target("avx2,fma")))
 #define AVX2_INLINE static inline __attribute__((always_inline)) AVX2_TARGET
@@ -34,6 +35,13 @@
 /* avx2_sgemm_atb: tiles of 4 rows × 24 columns, walked left to right; up to ATB_ROWS_UP_TO_K, atb_rows. */
 #define ATB_ROW_BLOCK 4
 #define ATB_ROWS_UP_TO_K 2
+/* avx2_sgemm_atb copies B into 24-column panels (atb_pack) when B's rows are a multiple of ATB_PACK_STRIDE floats
+ * (4 KiB) apart, k ≥ ATB_PACK_FROM_K, C has at least ATB_PACK_FROM_M rows to share the copy, and the copy takes at
+ * most ATB_PACK_MAX_FLOATS (2 MiB). */
+#define ATB_PACK_STRIDE 1024
+#define ATB_PACK_FROM_K 4
+#define ATB_PACK_FROM_M 16
+#define ATB_PACK_MAX_FLOATS (1L << 19)
 
 /* Lanes 0..left-1 on (all ones), the rest off, for the masked loads and stores. */
 AVX2_INLINE __m256i lanes(int left)
@@ -260,6 +268,23 @@ static AVX2_TARGET void atb_rows(int m, int n, int k, float alpha, const float* 
     }
 }
 
+/* B's first `panels` × 24 columns, panel by panel: panel q holds B[0..k-1][24q .. 24q+23] as k rows of 24 floats,
+ * so that a full tile reads its k rows of B as one contiguous run. NULL when the memory is not there (the caller then
+ * reads B where it is). */
+static AVX2_TARGET float* atb_pack(int panels, int k, const float* b, int ldb)
+{
+    const int width = 8 * OPAB_NV(ATB_ROW_BLOCK);
+    float* packed = aligned_alloc(32, (size_t)panels * k * width * sizeof(float));
+    if (!packed)
+        return NULL;
+    float* out = packed;
+    for (int q = 0; q < panels; q++)
+        for (int p = 0; p < k; p++, out += width)
+            UNROLL for (int v = 0; v < OPAB_NV(ATB_ROW_BLOCK); v++)
+                _mm256_store_ps(out + 8 * v, _mm256_loadu_ps(b + (ptrdiff_t)p * ldb + q * width + 8 * v));
+    return packed;
+}
+
 AVX2_TARGET void avx2_sgemm_atb(int m, int n, int k, float alpha, const float* a, int lda,
                                 const float* b, int ldb, float beta, float* c, int ldc)
 {
@@ -269,20 +294,36 @@ AVX2_TARGET void avx2_sgemm_atb(int m, int n, int k, float alpha, const float* a
         atb_rows(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
+    /* B's rows a multiple of 4 KiB apart (B 1024, 2048, 3072 or 4096 floats wide) fall in one set of L1 (64 sets of
+     * 64 bytes), as do a tile's rows of C when C is as wide: the 4 × 24 tiles ran 52–62 GFLOP/s a thread at k = 8–32
+     * on a Zen 4 with B at C's offset in a 4 KiB page, 65–79 with it 1 KiB further (the AVX-512 tiles 79–101 either
+     * way). From the packed copy they ran 70–103 wherever B lay, and in the router's split over two threads 1.15–1.65
+     * times as fast as before at k = 6–32, 0.96–1.14 times at 4; at k = 3, and at B 512 or 768 wide, it did not pay
+     * (docs/cpu-routes.md, "Aᵀ·B on the AVX2 path: B packed at 4 KiB strides"). The tiles do the same operations in
+     * the same order: the same bits. */
+    const int width = 8 * OPAB_NV(ATB_ROW_BLOCK);
+    const int panels = n / width;
+    float* packed = NULL;
+    if (ldb % ATB_PACK_STRIDE == 0 && k >= ATB_PACK_FROM_K && m >= ATB_PACK_FROM_M && panels > 0
+        && (long)panels * k * width <= ATB_PACK_MAX_FLOATS)
+        packed = atb_pack(panels, k, b, ldb);
     for (int i = 0; i < m; i += ATB_ROW_BLOCK) {
         const int mr = m - i < ATB_ROW_BLOCK ? m - i : ATB_ROW_BLOCK;
         const int step = 8 * op_ab_vectors(mr);
         int j = 0;
         /* Full tiles inline, as in avx512_sgemm_atb (the tile op_ab_block would choose). */
         if (mr == ATB_ROW_BLOCK)
-            for (; j + step <= n; j += step)
-                op_ab_tile(ATB_ROW_BLOCK, OPAB_NV(ATB_ROW_BLOCK), 1, 0, step, k, alpha, a + i, 1, lda, b + j, ldb, beta,
-                           c + (ptrdiff_t)i * ldc + j, ldc);
+            for (; j + step <= n; j += step) {
+                const float* bt = packed ? packed + (ptrdiff_t)(j / width) * k * width : b + j;
+                op_ab_tile(ATB_ROW_BLOCK, OPAB_NV(ATB_ROW_BLOCK), 1, 0, step, k, alpha, a + i, 1, lda, bt,
+                           packed ? width : ldb, beta, c + (ptrdiff_t)i * ldc + j, ldc);
+            }
         for (; j < n; j += step) {
             const int cols = n - j < step ? n - j : step;
             op_ab_block(mr, cols, k, alpha, a + i, 1, lda, b + j, ldb, beta, c + (ptrdiff_t)i * ldc + j, ldc, 0);
         }
     }
+    free(packed);
 }
 
 AVX2_TARGET void avx2_sgemm_ab(int m, int n, int k, float alpha, const float* a, int lda,

@@ -3,7 +3,8 @@
  * cycling, β = 0 over NaN-filled outputs (never read); then the transpose with β = 0 and 0.5.
  * k runs past 256 in every 20th case, where X·W is taken in blocks of B's rows; every 300th case is X·W
  * with one row and a weight of more than 2 Mi floats, which the kernel streams row by row; every 9th case is
- * Aᵀ·B with k of 1 or 2, taken one row of C at a time.
+ * Aᵀ·B with k of 1 or 2, taken one row of C at a time; every 60th is Aᵀ·B with B's rows 1,024 floats apart, which
+ * the AVX2 path copies into panels.
  * Runs the whole check once per instruction set this CPU runs (AVX2, and AVX-512 where present), from
  * the same random cases. Exits 0 with "kernels_selftest: ok", or 1 with the first failures; 77
  * (skipped) on a CPU without AVX2 and FMA. */
@@ -37,8 +38,14 @@ static int check(int isa)
             n = 2000 + (int)(next() % 150);
             k = 1050 + (int)(next() % 40);
         }
+        if (t % 60 == 38) {
+            /* Aᵀ·B with B's rows 4 KiB apart and at least 16 rows of C: the AVX2 path's packed copy of B. */
+            m = 16 + (int)(next() % 30);
+            k = 4 + (int)(next() % 40);
+        }
         const int trans_a = kind == 2, nt = kind == 0;
-        const int lda = (trans_a ? m : k) + (int)(next() % 3), ldb = (nt ? k : n) + (int)(next() % 3);
+        const int lda = (trans_a ? m : k) + (int)(next() % 3);
+        const int ldb = t % 60 == 38 ? 1024 : (nt ? k : n) + (int)(next() % 3);
         const int ldc = n + (int)(next() % 3);
         const float alpha = (t & 4) ? -0.5f : 1.0f, beta = (t % 5 == 0) ? 0.0f : (t % 5 == 1) ? 1.0f : 0.25f;
         const int a_rows = trans_a ? k : m, b_rows = nt ? n : k;

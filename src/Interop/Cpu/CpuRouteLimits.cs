@@ -12,6 +12,8 @@ namespace BlasLinear.Backends;
 /// <param name="BroadcastKernelsUpTo">A·B on the kernels up to this batch, with oneDNN present.</param>
 /// <param name="BroadcastKernelsWithoutOneDnnUpTo">A·B on the kernels up to this batch, without oneDNN.</param>
 /// <param name="GradientKernelsUpTo">Aᵀ·B on the kernels up to this batch, with oneDNN present.</param>
+/// <param name="GradientKernelsPackedUpTo">Aᵀ·B on the kernels up to this batch, with oneDNN present, when B's rows are a
+/// multiple of <see cref="CpuRouteTable.PackedStrideFloats"/> apart (where the AVX2 path copies B into panels).</param>
 /// <param name="GradientKernelsWithoutOneDnnUpTo">Aᵀ·B on the kernels up to this batch, without oneDNN.</param>
 /// <param name="TransposedWeightFrom">X·W beats X·Wᵀ from this batch, with oneDNN present.</param>
 /// <param name="TransposedWeightWithoutOneDnnFrom">X·W beats X·Wᵀ from this batch, with the kernels alone.</param>
@@ -31,6 +33,7 @@ internal sealed record CpuRouteLimits(
     int BroadcastKernelsUpTo,
     int BroadcastKernelsWithoutOneDnnUpTo,
     int GradientKernelsUpTo,
+    int GradientKernelsPackedUpTo,
     int GradientKernelsWithoutOneDnnUpTo,
     int TransposedWeightFrom,
     int TransposedWeightWithoutOneDnnFrom,
@@ -46,7 +49,9 @@ internal sealed record CpuRouteLimits(
     /// broadcasts beat OpenBLAS at every batch; 16 MiB: at 1024×1024 (4 MiB) the kernels' A·B and Aᵀ·B win,
     /// at 4096×4096 (64 MiB) their A·B loses from batch 2. Past 16 MiB their Aᵀ·B leads or ties oneDNN to batch 8
     /// on both machines measured (Zen 5 4096×4096: 1.14–1.31 times at k = 2–4, 1.07 at 8; Zen 4: 1.5–2.5 times at
-    /// k = 2–16 on 4096×4096 and 4096×11008, 1.16 at 32).
+    /// k = 2–16 on 4096×4096 and 4096×11008, 1.16 at 32). This path does not copy B: its 6 × 64 tiles ran as fast
+    /// with B's rows 4 KiB apart as otherwise (85–109 GFLOP/s a thread at k = 8–32, Zen 4), so the packed limit is
+    /// the same.
     /// </summary>
     public static readonly CpuRouteLimits Avx512 = new(
         DotKernelsUpTo: 24,
@@ -55,6 +60,7 @@ internal sealed record CpuRouteLimits(
         BroadcastKernelsUpTo: 7,
         BroadcastKernelsWithoutOneDnnUpTo: int.MaxValue,
         GradientKernelsUpTo: 32,
+        GradientKernelsPackedUpTo: 32,
         GradientKernelsWithoutOneDnnUpTo: int.MaxValue,
         TransposedWeightFrom: 6,
         TransposedWeightWithoutOneDnnFrom: 16,
@@ -71,10 +77,13 @@ internal sealed record CpuRouteLimits(
     /// on AVX-512; without oneDNN OpenBLAS leads from 32. A·B: the kernels lead to 24; past that OpenBLAS leads
     /// and oneDNN's AVX2 A·B trails both (65–70 GFLOP/s a thread against 85–90), with oneDNN present or not;
     /// past 16 MiB without oneDNN OpenBLAS leads from 4. Aᵀ·B: the kernels lead to batch 5 (at 1 and 2 they
-    /// stream C one row at a time, atb_rows; at 3–5 their full 6-row tiles, inline, with one add for a gradient
+    /// stream C one row at a time, atb_rows; at 3–5 their full 4-row tiles, inline, with one add for a gradient
     /// accumulated), measured at the layer on a Zen 4: every backward at 3, 4 and 5 faster with them, not every
     /// shape at 6 and 8 (in a slice with the router's leading dimension oneDNN's AVX2 Aᵀ·B runs 0.5–0.75 times
-    /// its speed on a contiguous one, the kernels 0.7–0.9); without oneDNN OpenBLAS leads from 12. X·W never
+    /// its speed on a contiguous one, the kernels 0.7–0.9). Where B's rows are a multiple of 4 KiB apart (B 1024,
+    /// 2048, 3072 or 4096 floats wide) the kernels copy B into panels and lead to 16: 31 of 34 same-run backward
+    /// pairs at 6–16 on a Zen 4, 5 of 10 at 24, against 5 of 8 at 6–8 on B 768 wide. Without oneDNN OpenBLAS leads
+    /// from 12. X·W never
     /// beats X·Wᵀ by a margin that pays for the copy. 16 MiB as on AVX-512: the kernels' A·B wins to 16 MiB and
     /// loses from 31 MiB, far above the 1 MiB L2, so the limit is the last-level cache's, which this machine
     /// misreports. Past it their Aᵀ·B leads oneDNN to batch 4 (Zen 5: 1.06–1.1 times at k = 2–4; Zen 4, oneDNN
@@ -87,6 +96,7 @@ internal sealed record CpuRouteLimits(
         BroadcastKernelsUpTo: 24,
         BroadcastKernelsWithoutOneDnnUpTo: 24,
         GradientKernelsUpTo: 5,
+        GradientKernelsPackedUpTo: 16,
         GradientKernelsWithoutOneDnnUpTo: 8,
         TransposedWeightFrom: int.MaxValue,
         TransposedWeightWithoutOneDnnFrom: int.MaxValue,

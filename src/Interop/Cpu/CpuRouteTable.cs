@@ -37,6 +37,13 @@ internal sealed class CpuRouteTable
     /// </summary>
     internal const int FromMemoryKernelsUpTo = 1;
 
+    /// <summary>
+    /// Aᵀ·B with B's rows a multiple of this many floats (4 KiB) apart goes to the kernels up to
+    /// <see cref="CpuRouteLimits.GradientKernelsPackedUpTo"/>: the stride at which the AVX2 path copies B into
+    /// panels (ATB_PACK_STRIDE in native/kernels/blaslinear_kernels_avx2.c), since such rows share one set of L1.
+    /// </summary>
+    internal const int PackedStrideFloats = 1024;
+
     /// <summary>The table for <paramref name="requested"/> with these providers present.</summary>
     /// <param name="requested">The routing asked for.</param>
     /// <param name="kernels">The instruction set the kernels run with (its limits: <see cref="CpuRouteLimits.For"/>);
@@ -116,8 +123,12 @@ internal sealed class CpuRouteTable
     };
 
     private string BroadcastsWithOneDnn() => Limits.BroadcastOpenBlasOverOneDnn
-        ? string.Create(CultureInfo.InvariantCulture, $"A·B kernels to batch {Limits.BroadcastKernelsUpTo}, then OpenBLAS; Aᵀ·B kernels to batch {Limits.GradientKernelsUpTo}, then oneDNN")
-        : string.Create(CultureInfo.InvariantCulture, $"A·B kernels to batch {Limits.BroadcastKernelsUpTo}, Aᵀ·B to {Limits.GradientKernelsUpTo}, then oneDNN");
+        ? string.Create(CultureInfo.InvariantCulture, $"A·B kernels to batch {Limits.BroadcastKernelsUpTo}, then OpenBLAS; Aᵀ·B kernels to batch {Limits.GradientKernelsUpTo}{PackedGradients()}, then oneDNN")
+        : string.Create(CultureInfo.InvariantCulture, $"A·B kernels to batch {Limits.BroadcastKernelsUpTo}, Aᵀ·B to {Limits.GradientKernelsUpTo}{PackedGradients()}, then oneDNN");
+
+    private string PackedGradients() => Limits.GradientKernelsPackedUpTo == Limits.GradientKernelsUpTo
+        ? ""
+        : string.Create(CultureInfo.InvariantCulture, $" (to {Limits.GradientKernelsPackedUpTo} with B's rows 4 KiB apart)");
 
     private string BroadcastsWithoutOneDnn() =>
         (Limits.BroadcastKernelsWithoutOneDnnUpTo, Limits.GradientKernelsWithoutOneDnnUpTo) is (int.MaxValue, int.MaxValue)
@@ -129,8 +140,12 @@ internal sealed class CpuRouteTable
     private static string UpTo(int batch) =>
         batch == int.MaxValue ? "at every batch" : string.Create(CultureInfo.InvariantCulture, $"to batch {batch}, then OpenBLAS");
 
-    /// <summary>The route for C = op(A)·op(B), C m×n, k the inner dimension.</summary>
-    public Route Choose(Transpose transA, Transpose transB, int m, int n, int k)
+    /// <summary>The route for C = op(A)·op(B), C m×n, k the inner dimension, B stored without gaps between its rows.</summary>
+    public Route Choose(Transpose transA, Transpose transB, int m, int n, int k) =>
+        Choose(transA, transB, m, n, k, transB == Transpose.Trans ? k : n);
+
+    /// <summary>The route for C = op(A)·op(B), C m×n, k the inner dimension, B's rows <paramref name="ldb"/> floats apart.</summary>
+    public Route Choose(Transpose transA, Transpose transB, int m, int n, int k, int ldb)
     {
         bool ta = transA == Transpose.Trans, tb = transB == Transpose.Trans;
         switch (Requested)
@@ -185,7 +200,8 @@ internal sealed class CpuRouteTable
             if (HasOneDnn)
             {
                 int kernelsUpTo = ta
-                    ? (fromMemory ? Limits.GradientFromMemoryKernelsUpTo : Limits.GradientKernelsUpTo)
+                    ? (fromMemory ? Limits.GradientFromMemoryKernelsUpTo
+                        : ldb % PackedStrideFloats == 0 ? Limits.GradientKernelsPackedUpTo : Limits.GradientKernelsUpTo)
                     : (fromMemory ? FromMemoryKernelsUpTo : Limits.BroadcastKernelsUpTo);
                 if (HasKernels && batch <= kernelsUpTo)
                 {

@@ -70,12 +70,12 @@ internal sealed partial class CpuRouter
         }
     }
 
-    /// <summary>C = α·op(A)·op(B) + β·C on the route <see cref="CpuRouteTable.Choose"/> gives.</summary>
+    /// <summary>C = α·op(A)·op(B) + β·C on the route <see cref="CpuRouteTable.Choose(Transpose, Transpose, int, int, int, int)"/> gives.</summary>
     public unsafe void Gemm(
         Transpose transA, Transpose transB, int m, int n, int k,
         float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
     {
-        Route route = Table.Choose(transA, transB, m, n, k);
+        Route route = Table.Choose(transA, transB, m, n, k, ldb);
         if (route == Route.OpenBlas)
         {
             // OpenBLAS runs its own threads.
