@@ -30,7 +30,7 @@ public class RouteTableAvx2Tests
             (NoTrans, NoTrans, CpuProviderSet.Both, [(24, Route.KernelsAb), (int.MaxValue, Route.OpenBlas)]),
             (NoTrans, NoTrans, CpuProviderSet.Kernels, [(24, Route.KernelsAb), (int.MaxValue, Route.OpenBlas)]),
             (Trans, NoTrans, CpuProviderSet.Both, [(16, Route.KernelsAtb), (int.MaxValue, Route.OneDnn)]),
-            (Trans, NoTrans, CpuProviderSet.Kernels, [(8, Route.KernelsAtb), (int.MaxValue, Route.OpenBlas)]),
+            (Trans, NoTrans, CpuProviderSet.Kernels, [(16, Route.KernelsAtb), (int.MaxValue, Route.OpenBlas)]),
             (Trans, Trans, CpuProviderSet.Both, [(int.MaxValue, Route.OpenBlas)]),
             (Trans, Trans, CpuProviderSet.Kernels, [(int.MaxValue, Route.OpenBlas)]),
         ];
@@ -68,6 +68,16 @@ public class RouteTableAvx2Tests
     [InlineData(512, 512, 6, "OneDnn")]
     public void Weight_gradient_takes_the_packed_limit_only_with_B_rows_4_KiB_apart(int n, int ldb, int batch, string expected) =>
         Assert.Equal(expected, Table(CpuProviderSet.Both).Choose(Trans, NoTrans, 1024, n, batch, ldb).ToString());
+
+    [Theory]
+    [InlineData(1024, 1024, 16, "KernelsAtb")]
+    [InlineData(1024, 1024, 17, "OpenBlas")]
+    [InlineData(768, 768, 8, "KernelsAtb")]
+    [InlineData(768, 768, 9, "OpenBlas")]
+    [InlineData(1024, 1040, 9, "OpenBlas")]
+    public void Without_oneDNN_the_weight_gradient_takes_the_packed_limit_only_with_B_rows_4_KiB_apart(
+        int n, int ldb, int batch, string expected) =>
+        Assert.Equal(expected, Table(CpuProviderSet.Kernels).Choose(Trans, NoTrans, 1024, n, batch, ldb).ToString());
 
     [Fact]
     public void Operands_past_16_MiB_and_small_products_follow_the_AVX2_limits()
@@ -127,7 +137,7 @@ public class RouteTableAvx2Tests
         + "(operands past 16 MiB: A·B kernels at batch 1, Aᵀ·B to 4); kernels under 32768 multiply-adds")]
     [InlineData(CpuProviderSet.Kernels,
         "auto: A·Bᵀ kernels to batch 24, then OpenBLAS; A·B kernels to batch 24, then OpenBLAS (past 16 MiB to batch 2, then OpenBLAS), "
-        + "Aᵀ·B to batch 8, then OpenBLAS (Aᵀ·B past 16 MiB: kernels at batch 1, then OpenBLAS)")]
+        + "Aᵀ·B to batch 8, then OpenBLAS (to 16 with B's rows 4 KiB apart) (Aᵀ·B past 16 MiB: kernels at batch 1, then OpenBLAS)")]
     public void Routing_line_is_the_documented_one(CpuProviderSet present, string expected) =>
         Assert.Equal(expected, Table(present).Describe());
 

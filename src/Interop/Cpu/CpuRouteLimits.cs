@@ -15,6 +15,7 @@ namespace BlasLinear.Backends;
 /// <param name="GradientKernelsPackedUpTo">Aᵀ·B on the kernels up to this batch, with oneDNN present, when B's rows are a
 /// multiple of <see cref="CpuRouteTable.PackedStrideFloats"/> apart (where the AVX2 path copies B into panels).</param>
 /// <param name="GradientKernelsWithoutOneDnnUpTo">Aᵀ·B on the kernels up to this batch, without oneDNN.</param>
+/// <param name="GradientKernelsPackedWithoutOneDnnUpTo">As <paramref name="GradientKernelsPackedUpTo"/>, without oneDNN.</param>
 /// <param name="TransposedWeightFrom">X·W beats X·Wᵀ from this batch, with oneDNN present.</param>
 /// <param name="TransposedWeightWithoutOneDnnFrom">X·W beats X·Wᵀ from this batch, with the kernels alone.</param>
 /// <param name="LargeOperandFloats">Past this many floats the big operand of A·B and Aᵀ·B streams from memory:
@@ -35,6 +36,7 @@ internal sealed record CpuRouteLimits(
     int GradientKernelsUpTo,
     int GradientKernelsPackedUpTo,
     int GradientKernelsWithoutOneDnnUpTo,
+    int GradientKernelsPackedWithoutOneDnnUpTo,
     int TransposedWeightFrom,
     int TransposedWeightWithoutOneDnnFrom,
     long LargeOperandFloats,
@@ -62,6 +64,7 @@ internal sealed record CpuRouteLimits(
         GradientKernelsUpTo: 32,
         GradientKernelsPackedUpTo: 32,
         GradientKernelsWithoutOneDnnUpTo: int.MaxValue,
+        GradientKernelsPackedWithoutOneDnnUpTo: int.MaxValue,
         TransposedWeightFrom: 6,
         TransposedWeightWithoutOneDnnFrom: 16,
         LargeOperandFloats: 1L << 22,
@@ -83,7 +86,8 @@ internal sealed record CpuRouteLimits(
     /// its speed on a contiguous one, the kernels 0.7–0.9). Where B's rows are a multiple of 4 KiB apart (B 1024,
     /// 2048, 3072 or 4096 floats wide) the kernels copy B into panels and lead to 16: 31 of 34 same-run backward
     /// pairs at 6–16 on a Zen 4, 5 of 10 at 24, against 5 of 8 at 6–8 on B 768 wide. Without oneDNN OpenBLAS leads
-    /// from 12. X·W never
+    /// from 12, or from 17 where B is copied (the kernels won 13 of 16 pairs at 12–16 against OpenBLAS's Haswell
+    /// kernels, 5 of 8 at 24). X·W never
     /// beats X·Wᵀ by a margin that pays for the copy. 16 MiB as on AVX-512: the kernels' A·B wins to 16 MiB and
     /// loses from 31 MiB, far above the 1 MiB L2, so the limit is the last-level cache's, which this machine
     /// misreports. Past it their Aᵀ·B leads oneDNN to batch 4 (Zen 5: 1.06–1.1 times at k = 2–4; Zen 4, oneDNN
@@ -98,6 +102,7 @@ internal sealed record CpuRouteLimits(
         GradientKernelsUpTo: 5,
         GradientKernelsPackedUpTo: 16,
         GradientKernelsWithoutOneDnnUpTo: 8,
+        GradientKernelsPackedWithoutOneDnnUpTo: 16,
         TransposedWeightFrom: int.MaxValue,
         TransposedWeightWithoutOneDnnFrom: int.MaxValue,
         LargeOperandFloats: 1L << 22,

@@ -123,19 +123,21 @@ internal sealed class CpuRouteTable
     };
 
     private string BroadcastsWithOneDnn() => Limits.BroadcastOpenBlasOverOneDnn
-        ? string.Create(CultureInfo.InvariantCulture, $"A·B kernels to batch {Limits.BroadcastKernelsUpTo}, then OpenBLAS; Aᵀ·B kernels to batch {Limits.GradientKernelsUpTo}{PackedGradients()}, then oneDNN")
-        : string.Create(CultureInfo.InvariantCulture, $"A·B kernels to batch {Limits.BroadcastKernelsUpTo}, Aᵀ·B to {Limits.GradientKernelsUpTo}{PackedGradients()}, then oneDNN");
+        ? string.Create(CultureInfo.InvariantCulture, $"A·B kernels to batch {Limits.BroadcastKernelsUpTo}, then OpenBLAS; Aᵀ·B kernels to batch {Limits.GradientKernelsUpTo}{PackedGradients(Limits.GradientKernelsPackedUpTo, Limits.GradientKernelsUpTo)}, then oneDNN")
+        : string.Create(CultureInfo.InvariantCulture, $"A·B kernels to batch {Limits.BroadcastKernelsUpTo}, Aᵀ·B to {Limits.GradientKernelsUpTo}{PackedGradients(Limits.GradientKernelsPackedUpTo, Limits.GradientKernelsUpTo)}, then oneDNN");
 
-    private string PackedGradients() => Limits.GradientKernelsPackedUpTo == Limits.GradientKernelsUpTo
+    /// <summary>The words for a packed limit that differs from the plain one (<see cref="PackedStrideFloats"/>).</summary>
+    private static string PackedGradients(int packedUpTo, int upTo) => packedUpTo == upTo
         ? ""
-        : string.Create(CultureInfo.InvariantCulture, $" (to {Limits.GradientKernelsPackedUpTo} with B's rows 4 KiB apart)");
+        : string.Create(CultureInfo.InvariantCulture, $" (to {packedUpTo} with B's rows 4 KiB apart)");
 
     private string BroadcastsWithoutOneDnn() =>
         (Limits.BroadcastKernelsWithoutOneDnnUpTo, Limits.GradientKernelsWithoutOneDnnUpTo) is (int.MaxValue, int.MaxValue)
             ? "A·B and Aᵀ·B kernels at every batch"
             : string.Create(CultureInfo.InvariantCulture,
                 $"A·B kernels {UpTo(Limits.BroadcastKernelsWithoutOneDnnUpTo)} (past {Limits.LargeOperandFloats * sizeof(float) >> 20} MiB "
-                + $"{UpTo(Limits.BroadcastFromMemoryWithoutOneDnnUpTo)}), Aᵀ·B {UpTo(Limits.GradientKernelsWithoutOneDnnUpTo)}");
+                + $"{UpTo(Limits.BroadcastFromMemoryWithoutOneDnnUpTo)}), Aᵀ·B {UpTo(Limits.GradientKernelsWithoutOneDnnUpTo)}")
+                + PackedGradients(Limits.GradientKernelsPackedWithoutOneDnnUpTo, Limits.GradientKernelsWithoutOneDnnUpTo);
 
     private static string UpTo(int batch) =>
         batch == int.MaxValue ? "at every batch" : string.Create(CultureInfo.InvariantCulture, $"to batch {batch}, then OpenBLAS");
@@ -214,7 +216,8 @@ internal sealed class CpuRouteTable
 
             // No oneDNN: the kernels up to the limits measured against OpenBLAS; a gradient from memory at batch 1.
             int withoutOneDnnUpTo = ta
-                ? (fromMemory ? FromMemoryKernelsUpTo : Limits.GradientKernelsWithoutOneDnnUpTo)
+                ? (fromMemory ? FromMemoryKernelsUpTo
+                    : ldb % PackedStrideFloats == 0 ? Limits.GradientKernelsPackedWithoutOneDnnUpTo : Limits.GradientKernelsWithoutOneDnnUpTo)
                 : (fromMemory ? Limits.BroadcastFromMemoryWithoutOneDnnUpTo : Limits.BroadcastKernelsWithoutOneDnnUpTo);
             return HasKernels && batch <= withoutOneDnnUpTo ? kernels : Route.OpenBlas;
         }
