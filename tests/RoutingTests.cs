@@ -77,6 +77,26 @@ public class RoutingTests
         LayerTests.CheckAgainstReference(layer, batch, seed: 40 + batch);
     }
 
+    /// <summary>
+    /// The AVX2 path's weight gradient with B's rows 1,024 floats apart (<c>Linear</c>'s input, <c>ParameterLinear</c>'s
+    /// output gradient, 1024 wide), which its kernels copy into panels from batch 4 and keep to batch 16 (oneDNN from 17):
+    /// forward, dX, dW and db against float64 on each side of both. 40 rows of dW, two slices of 20.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData(LayerFactory.Linear, 3)]
+    [InlineData(LayerFactory.Linear, 4)]
+    [InlineData(LayerFactory.Linear, 16)]
+    [InlineData(LayerFactory.Linear, 17)]
+    [InlineData(LayerFactory.ParameterLinear, 4)]
+    [InlineData(LayerFactory.ParameterLinear, 16)]
+    [InlineData(LayerFactory.ParameterLinear, 17)]
+    public void Avx2_layers_with_B_rows_4_KiB_apart_match_float64_where_the_gradient_copies_B(LayerKind form, int batch)
+    {
+        (int inFeatures, int outFeatures) = form == LayerFactory.Linear ? (1024, 40) : (40, 1024);
+        using LinearLayer layer = LayerFactory.Create(form, inFeatures, outFeatures, bias: true, TestBackends.Get(TestBackends.CpuAvx2), seed: batch);
+        LayerTests.CheckAgainstReference(layer, batch, seed: 60 + batch);
+    }
+
     /// <summary>The benchmark's shape, where every route runs multithreaded, on each side of the oneDNN switches.</summary>
     [SkippableTheory]
     [InlineData(LayerFactory.Linear, 25)]
