@@ -52,7 +52,7 @@ internal sealed record CpuRouteLimits(
     /// at 4096×4096 (64 MiB) their A·B loses from batch 2. Past 16 MiB their Aᵀ·B leads or ties oneDNN to batch 8
     /// on both machines measured (Zen 5 4096×4096: 1.14–1.31 times at k = 2–4, 1.07 at 8; Zen 4: 1.5–2.5 times at
     /// k = 2–16 on 4096×4096 and 4096×11008, 1.16 at 32). This path does not copy B: its 6 × 64 tiles ran as fast
-    /// with B's rows 4 KiB apart as otherwise (85–109 GFLOP/s a thread at k = 8–32, Zen 4), so the packed limit is
+    /// with B's rows 4 KiB apart as otherwise (79–101 GFLOP/s a thread at k = 8–32, Zen 4), so the packed limit is
     /// the same.
     /// </summary>
     public static readonly CpuRouteLimits Avx512 = new(
@@ -87,11 +87,10 @@ internal sealed record CpuRouteLimits(
     /// 2048, 3072 or 4096 floats wide) the kernels copy B into panels and lead to 16: 31 of 34 same-run backward
     /// pairs at 6–16 on a Zen 4, 5 of 10 at 24, against 5 of 8 at 6–8 on B 768 wide. Without oneDNN OpenBLAS leads
     /// from 12, or from 17 where B is copied (the kernels won 13 of 16 pairs at 12–16 against OpenBLAS's Haswell
-    /// kernels, 5 of 8 at 24). X·W never
-    /// beats X·Wᵀ by a margin that pays for the copy. 16 MiB as on AVX-512: the kernels' A·B wins to 16 MiB and
-    /// loses from 31 MiB, far above the 1 MiB L2, so the limit is the last-level cache's, which this machine
-    /// misreports. Past it their Aᵀ·B leads oneDNN to batch 4 (Zen 5: 1.06–1.1 times at k = 2–4; Zen 4, oneDNN
-    /// held to AVX2: a tie at 2, 1.3 times at 4, 0.8–0.9 from 8).
+    /// kernels, 5 of 8 at 24). X·W never beats X·Wᵀ by a margin that pays for the copy. 16 MiB as on AVX-512: the
+    /// kernels' A·B wins to 16 MiB and loses from 31 MiB, far above the 1 MiB L2, so the limit is the last-level
+    /// cache's, which this machine misreports. Past it their Aᵀ·B leads oneDNN to batch 4 (Zen 5: 1.06–1.1 times
+    /// at k = 2–4; Zen 4, oneDNN held to AVX2: a tie at 2, 1.3 times at 4, 0.8–0.9 from 8).
     /// </summary>
     public static readonly CpuRouteLimits Avx2 = new(
         DotKernelsUpTo: 12,
