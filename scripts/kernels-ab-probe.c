@@ -8,12 +8,15 @@
  * split in halves as the router splits them (windows ≥ 30 ms).
  * --atb: the weight gradient G [m, n] += Xᵀ·dY at batch k (X [k, m], dY [k, n]), G's rows split over the threads
  * as CpuWorkers.cs splits them, calls back to back (windows ≥ 20 ms); bits compared on one call from equal G.
+ * --atb-placement: one library, one thread, GFLOP/s of the same product on the AVX-512 and AVX2 paths with dY at
+ * G's offset within a 4 KiB page and 1 KiB further, the four interleaved (medians of 11 windows ≥ 20 ms).
  * docs/cpu-routes.md ("A·B: the weight prefetched", "Prepared weights") gives the rows it printed:
  *
  *   cc -O2 -fopenmp -o kernels-ab-probe scripts/kernels-ab-probe.c -ldl
  *   OMP_NUM_THREADS=2 ./kernels-ab-probe OLD.so NEW.so N K M...              (A·B; AVX2=1: the AVX2 path)
  *   OMP_NUM_THREADS=2 ./kernels-ab-probe --panels OLD.so NEW.so OUT IN M...  (BF16=1: bfloat16 panels)
  *   OMP_NUM_THREADS=2 ./kernels-ab-probe --atb OLD.so NEW.so M N K...         (AVX2=1: the AVX2 path)
+ *   ./kernels-ab-probe --atb-placement LIB.so M N K...                        (both paths; needs AVX-512)
  */
 #include <dlfcn.h>
 #include <omp.h>
@@ -145,12 +148,52 @@ static int atb_main(int argc, char** argv, int isa)
     return 0;
 }
 
+/* G [m, n] += X[k, m]ᵀ·dY[k, n] on one thread; dY at G's offset within a 4 KiB page, or 1 KiB further. */
+static int atb_placement_main(int argc, char** argv)
+{
+    const gemm_t f = (gemm_t)dlsym(open_lib(argv[1]), "blk_sgemm_atb");
+    const int m = atoi(argv[2]), n = atoi(argv[3]);
+    int max_k = 1;
+    for (int a = 4; a < argc; a++) max_k = atoi(argv[a]) > max_k ? atoi(argv[a]) : max_k;
+    float* g = aligned_alloc(4096, ((size_t)m * n * 4 + 4095) / 4096 * 4096);
+    float* x = floats((size_t)max_k * m, 7, 0.1f);
+    float* dy[2];
+    for (int o = 0; o < 2; o++) {
+        dy[o] = (float*)aligned_alloc(4096, ((size_t)max_k * n * 4 + 1024 + 4095) / 4096 * 4096) + 256 * o;
+        for (size_t i = 0; i < (size_t)max_k * n; i++) dy[o][i] = (float)(i % 5) * 0.1f;
+    }
+    memset(g, 0, (size_t)m * n * 4);
+    printf("Aᵀ·B, gradient %d × %d += Xᵀ·dY, one thread: GFLOP/s, dY at G's offset in a 4 KiB page / 1 KiB further\n", m, n);
+    for (int a = 4; a < argc; a++) {
+        const int k = atoi(argv[a]);
+        double s[4][11];
+        for (int r = 0; r < 11; r++)
+            for (int c = 0; c < 4; c++) {
+                const int isa = c < 2 ? 2 : 1, o = c & 1; /* BLK_ISA_AVX512, BLK_ISA_AVX2 */
+                int it = 0;
+                const double t0 = now();
+                while (now() - t0 < 0.02) {
+                    f(isa, m, n, k, 1, x, m, dy[o], n, 1, g, n);
+                    it++;
+                }
+                s[c][r] = 2.0 * m * n * k * it / (now() - t0) / 1e9;
+            }
+        for (int c = 0; c < 4; c++) qsort(s[c], 11, sizeof(double), cmp);
+        printf(" k = %4d  AVX-512 %6.1f / %6.1f   AVX2 %6.1f / %6.1f\n", k, s[0][5], s[1][5], s[2][5], s[3][5]);
+    }
+    return 0;
+}
+
 int main(int argc, char** argv)
 {
     const int isa = getenv("AVX2") ? 1 : 2; /* BLK_ISA_AVX2, BLK_ISA_AVX512 */
     if (argc > 1 && !strcmp(argv[1], "--panels")) {
         if (argc < 6) { fputs("usage: kernels-ab-probe --panels OLD.so NEW.so OUT IN M...\n", stderr); return 2; }
         return panels_main(argc - 1, argv + 1, isa);
+    }
+    if (argc > 1 && !strcmp(argv[1], "--atb-placement")) {
+        if (argc < 6) { fputs("usage: kernels-ab-probe --atb-placement LIB.so M N K...\n", stderr); return 2; }
+        return atb_placement_main(argc - 1, argv + 1);
     }
     if (argc > 1 && !strcmp(argv[1], "--atb")) {
         if (argc < 6) { fputs("usage: kernels-ab-probe --atb OLD.so NEW.so M N K...\n", stderr); return 2; }
