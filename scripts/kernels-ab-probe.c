@@ -9,7 +9,7 @@
  * --atb: the weight gradient G [m, n] += Xᵀ·dY at batch k (X [k, m], dY [k, n]), G's rows split over the threads
  * as CpuWorkers.cs splits them, calls back to back (windows ≥ 20 ms); bits compared on one call from equal G.
  * --atb-placement: one library, one thread, GFLOP/s of the same product on the AVX-512 and AVX2 paths with dY at
- * G's offset within a 4 KiB page and 1 KiB further, the four interleaved (medians of 11 windows ≥ 20 ms).
+ * G's offset within a 4 KiB page and 1 KiB further, the four interleaved (medians of 15 windows ≥ 20 ms).
  * docs/cpu-routes.md ("A·B: the weight prefetched", "Prepared weights") gives the rows it printed:
  *
  *   cc -O2 -fopenmp -o kernels-ab-probe scripts/kernels-ab-probe.c -ldl
@@ -42,13 +42,13 @@ static float* floats(size_t count, int mod, float scale)
     return p;
 }
 
-/* Medians over 15 interleaved windows of at least `window` seconds, µs per call of step(l, context), for library
- * l = 0 (old) and 1 (new). */
-static void time_pair(double window, void (*step)(int l, void* context), void* context, double median[2])
+/* Medians over 15 interleaved windows of at least `window` seconds, µs per call of step(l, context), for each of
+ * `count` (at most 4) candidates l: library 0 (old) and 1 (new), or the placements of --atb-placement. */
+static void time_set(double window, int count, void (*step)(int l, void* context), void* context, double median[])
 {
-    double s[2][15];
+    double s[4][15];
     for (int r = 0; r < 15; r++)
-        for (int l = 0; l < 2; l++) {
+        for (int l = 0; l < count; l++) {
             int it = 0;
             const double t0 = now();
             while (now() - t0 < window) {
@@ -57,7 +57,7 @@ static void time_pair(double window, void (*step)(int l, void* context), void* c
             }
             s[l][r] = (now() - t0) / it * 1e6;
         }
-    for (int l = 0; l < 2; l++) {
+    for (int l = 0; l < count; l++) {
         qsort(s[l], 15, sizeof(double), cmp);
         median[l] = s[l][7];
     }
@@ -101,7 +101,7 @@ static int panels_main(int argc, char** argv, int isa)
     for (int a = 5; a < argc; a++) {
         call.m = atoi(argv[a]);
         double med[2];
-        time_pair(0.03, panels_step, &call, med);
+        time_set(0.03, 2, panels_step, &call, med);
         printf(" m = %4d  %9.1f / %9.1f   %s\n", call.m, med[0], med[1], memcmp(y[0], y[1], (size_t)call.m * n * 4) ? "DIFFER" : "equal");
     }
     return 0;
@@ -139,7 +139,7 @@ static int atb_main(int argc, char** argv, int isa)
     for (int a = 5; a < argc; a++) {
         const int k = call.k = atoi(argv[a]);
         double med[2];
-        time_pair(0.02, atb_step, &call, med);
+        time_set(0.02, 2, atb_step, &call, med);
         memcpy(g[1], g[0], (size_t)m * n * 4); /* equal G before the compared call */
         for (int l = 0; l < 2; l++)
             f[l](isa, m, n, k, 1, x, m, dy, n, 1, g[l], n);
@@ -148,38 +148,42 @@ static int atb_main(int argc, char** argv, int isa)
     return 0;
 }
 
+typedef struct {
+    gemm_t f;
+    int m, n, k;
+    const float *x, *dy[2];
+    float* g;
+} placement_call;
+
+/* Candidate l: the AVX-512 path (l < 2) or the AVX2 one, dY at G's offset in a 4 KiB page (l even) or 1 KiB further. */
+static void placement_step(int l, void* context)
+{
+    const placement_call* c = context;
+    c->f(l < 2 ? 2 : 1, c->m, c->n, c->k, 1, c->x, c->m, c->dy[l & 1], c->n, 1, c->g, c->n); /* BLK_ISA_AVX512, BLK_ISA_AVX2 */
+}
+
 /* G [m, n] += X[k, m]ᵀ·dY[k, n] on one thread; dY at G's offset within a 4 KiB page, or 1 KiB further. */
 static int atb_placement_main(int argc, char** argv)
 {
-    const gemm_t f = (gemm_t)dlsym(open_lib(argv[1]), "blk_sgemm_atb");
-    const int m = atoi(argv[2]), n = atoi(argv[3]);
+    placement_call call = {(gemm_t)dlsym(open_lib(argv[1]), "blk_sgemm_atb"), atoi(argv[2]), atoi(argv[3]), 0, NULL, {NULL, NULL}, NULL};
+    const int m = call.m, n = call.n;
     int max_k = 1;
     for (int a = 4; a < argc; a++) max_k = atoi(argv[a]) > max_k ? atoi(argv[a]) : max_k;
-    float* g = aligned_alloc(4096, ((size_t)m * n * 4 + 4095) / 4096 * 4096);
-    float* x = floats((size_t)max_k * m, 7, 0.1f);
-    float* dy[2];
+    call.g = aligned_alloc(4096, ((size_t)m * n * 4 + 4095) / 4096 * 4096);
+    memset(call.g, 0, (size_t)m * n * 4);
+    call.x = floats((size_t)max_k * m, 7, 0.1f);
     for (int o = 0; o < 2; o++) {
-        dy[o] = (float*)aligned_alloc(4096, ((size_t)max_k * n * 4 + 1024 + 4095) / 4096 * 4096) + 256 * o;
-        for (size_t i = 0; i < (size_t)max_k * n; i++) dy[o][i] = (float)(i % 5) * 0.1f;
+        float* dy = (float*)aligned_alloc(4096, ((size_t)max_k * n * 4 + 1024 + 4095) / 4096 * 4096) + 256 * o;
+        for (size_t i = 0; i < (size_t)max_k * n; i++) dy[i] = (float)(i % 5) * 0.1f;
+        call.dy[o] = dy;
     }
-    memset(g, 0, (size_t)m * n * 4);
     printf("Aᵀ·B, gradient %d × %d += Xᵀ·dY, one thread: GFLOP/s, dY at G's offset in a 4 KiB page / 1 KiB further\n", m, n);
     for (int a = 4; a < argc; a++) {
-        const int k = atoi(argv[a]);
-        double s[4][11];
-        for (int r = 0; r < 11; r++)
-            for (int c = 0; c < 4; c++) {
-                const int isa = c < 2 ? 2 : 1, o = c & 1; /* BLK_ISA_AVX512, BLK_ISA_AVX2 */
-                int it = 0;
-                const double t0 = now();
-                while (now() - t0 < 0.02) {
-                    f(isa, m, n, k, 1, x, m, dy[o], n, 1, g, n);
-                    it++;
-                }
-                s[c][r] = 2.0 * m * n * k * it / (now() - t0) / 1e9;
-            }
-        for (int c = 0; c < 4; c++) qsort(s[c], 11, sizeof(double), cmp);
-        printf(" k = %4d  AVX-512 %6.1f / %6.1f   AVX2 %6.1f / %6.1f\n", k, s[0][5], s[1][5], s[2][5], s[3][5]);
+        const int k = call.k = atoi(argv[a]);
+        double med[4];
+        time_set(0.02, 4, placement_step, &call, med);
+        const double flop = 2.0 * m * n * k / 1e3; /* GFLOP/s from µs */
+        printf(" k = %4d  AVX-512 %6.1f / %6.1f   AVX2 %6.1f / %6.1f\n", k, flop / med[0], flop / med[1], flop / med[2], flop / med[3]);
     }
     return 0;
 }

@@ -42,6 +42,8 @@
 #define ATB_PACK_FROM_K 4
 #define ATB_PACK_FROM_M 16
 #define ATB_PACK_MAX_FLOATS (1L << 19)
+/* The columns of a full avx2_sgemm_atb tile, and of a panel of the copy. */
+#define ATB_PANEL_WIDTH (8 * OPAB_NV(ATB_ROW_BLOCK))
 
 /* Lanes 0..left-1 on (all ones), the rest off, for the masked loads and stores. */
 AVX2_INLINE __m256i lanes(int left)
@@ -273,15 +275,14 @@ static AVX2_TARGET void atb_rows(int m, int n, int k, float alpha, const float* 
  * reads B where it is). */
 static AVX2_TARGET float* atb_pack(int panels, int k, const float* b, int ldb)
 {
-    const int width = 8 * OPAB_NV(ATB_ROW_BLOCK);
-    float* packed = aligned_alloc(32, (size_t)panels * k * width * sizeof(float));
+    float* packed = aligned_alloc(32, (size_t)panels * k * ATB_PANEL_WIDTH * sizeof(float));
     if (!packed)
         return NULL;
     float* out = packed;
     for (int q = 0; q < panels; q++)
-        for (int p = 0; p < k; p++, out += width)
+        for (int p = 0; p < k; p++, out += ATB_PANEL_WIDTH)
             UNROLL for (int v = 0; v < OPAB_NV(ATB_ROW_BLOCK); v++)
-                _mm256_store_ps(out + 8 * v, _mm256_loadu_ps(b + (ptrdiff_t)p * ldb + q * width + 8 * v));
+                _mm256_store_ps(out + 8 * v, _mm256_loadu_ps(b + (ptrdiff_t)p * ldb + q * ATB_PANEL_WIDTH + 8 * v));
     return packed;
 }
 
@@ -301,22 +302,23 @@ AVX2_TARGET void avx2_sgemm_atb(int m, int n, int k, float alpha, const float* a
      * times as fast as before at k = 6–32, 0.96–1.14 times at 4; at k = 3, and at B 512 or 768 wide, it did not pay
      * (docs/cpu-routes.md, "Aᵀ·B on the AVX2 path: B packed at 4 KiB strides"). The tiles do the same operations in
      * the same order: the same bits. */
-    const int width = 8 * OPAB_NV(ATB_ROW_BLOCK);
-    const int panels = n / width;
+    const int panels = n / ATB_PANEL_WIDTH;
     float* packed = NULL;
     if (ldb % ATB_PACK_STRIDE == 0 && k >= ATB_PACK_FROM_K && m >= ATB_PACK_FROM_M && panels > 0
-        && (long)panels * k * width <= ATB_PACK_MAX_FLOATS)
+        && (long)panels * k * ATB_PANEL_WIDTH <= ATB_PACK_MAX_FLOATS)
         packed = atb_pack(panels, k, b, ldb);
+    /* A full tile's rows of B: panel j / ATB_PANEL_WIDTH of the copy, or B itself. */
+    const int ldt = packed ? ATB_PANEL_WIDTH : ldb;
     for (int i = 0; i < m; i += ATB_ROW_BLOCK) {
         const int mr = m - i < ATB_ROW_BLOCK ? m - i : ATB_ROW_BLOCK;
         const int step = 8 * op_ab_vectors(mr);
         int j = 0;
         /* Full tiles inline, as in avx512_sgemm_atb (the tile op_ab_block would choose). */
         if (mr == ATB_ROW_BLOCK)
-            for (; j + step <= n; j += step) {
-                const float* bt = packed ? packed + (ptrdiff_t)(j / width) * k * width : b + j;
-                op_ab_tile(ATB_ROW_BLOCK, OPAB_NV(ATB_ROW_BLOCK), 1, 0, step, k, alpha, a + i, 1, lda, bt,
-                           packed ? width : ldb, beta, c + (ptrdiff_t)i * ldc + j, ldc);
+            for (; j + ATB_PANEL_WIDTH <= n; j += ATB_PANEL_WIDTH) {
+                const float* bt = packed ? packed + (ptrdiff_t)(j / ATB_PANEL_WIDTH) * k * ATB_PANEL_WIDTH : b + j;
+                op_ab_tile(ATB_ROW_BLOCK, OPAB_NV(ATB_ROW_BLOCK), 1, 0, ATB_PANEL_WIDTH, k, alpha, a + i, 1, lda, bt, ldt,
+                           beta, c + (ptrdiff_t)i * ldc + j, ldc);
             }
         for (; j < n; j += step) {
             const int cols = n - j < step ? n - j : step;

@@ -193,6 +193,8 @@ internal sealed class CpuRouteTable
             // stream it as one sequence; the kernels' Aᵀ·B leads oneDNN to a batch of each path's own
             // (docs/cpu-routes.md).
             bool fromMemory = (ta ? (long)m * n : (long)k * n) > Limits.LargeOperandFloats;
+            // Aᵀ·B whose B the AVX2 kernels copy into panels (its rows a multiple of 4 KiB apart) has limits of its own.
+            bool packed = ta && ldb % PackedStrideFloats == 0;
             Route kernels = ta ? Route.KernelsAtb : Route.KernelsAb;
             if (HasKernels && small)
             {
@@ -203,7 +205,7 @@ internal sealed class CpuRouteTable
             {
                 int kernelsUpTo = ta
                     ? (fromMemory ? Limits.GradientFromMemoryKernelsUpTo
-                        : ldb % PackedStrideFloats == 0 ? Limits.GradientKernelsPackedUpTo : Limits.GradientKernelsUpTo)
+                        : packed ? Limits.GradientKernelsPackedUpTo : Limits.GradientKernelsUpTo)
                     : (fromMemory ? FromMemoryKernelsUpTo : Limits.BroadcastKernelsUpTo);
                 if (HasKernels && batch <= kernelsUpTo)
                 {
@@ -217,7 +219,7 @@ internal sealed class CpuRouteTable
             // No oneDNN: the kernels up to the limits measured against OpenBLAS; a gradient from memory at batch 1.
             int withoutOneDnnUpTo = ta
                 ? (fromMemory ? FromMemoryKernelsUpTo
-                    : ldb % PackedStrideFloats == 0 ? Limits.GradientKernelsPackedWithoutOneDnnUpTo : Limits.GradientKernelsWithoutOneDnnUpTo)
+                    : packed ? Limits.GradientKernelsPackedWithoutOneDnnUpTo : Limits.GradientKernelsWithoutOneDnnUpTo)
                 : (fromMemory ? Limits.BroadcastFromMemoryWithoutOneDnnUpTo : Limits.BroadcastKernelsWithoutOneDnnUpTo);
             return HasKernels && batch <= withoutOneDnnUpTo ? kernels : Route.OpenBlas;
         }
