@@ -63,6 +63,9 @@ internal static class MarkdownReportWriter
               side to last at least {result.Options.MinSampleSeconds * 1000:0} ms, after untimed calls of its side lasting a quarter
               of that where its calls are shorter (the other side's sample evicted its operands from the caches). Both sides therefore see the
               same machine state, each at its steady speed.
+            - The pairs are taken in rounds: the points of a group (buffers together under {result.Options.RoundGroupBytes / 1048576.0:0} MiB) are
+              prepared first, then each round records one pair of every point of the group in turn, so that a
+              stretch of a busy machine costs many points one pair each instead of one point all of its pairs.
             - GFLOP/s counts 2·M·N·K per forward and 4·M·N·K per backward (the dX and dW GEMMs); M is the batch, K
               in_features, N out_features. Bias work is not counted.
             - **median (min–max)** over the samples; a wide range means a noisy machine, so compare medians.

@@ -3,7 +3,11 @@ namespace BlasLinear.Bench.Sweep;
 /// <summary>Follows a sweep as it runs, for a progress display.</summary>
 internal interface ISweepObserver
 {
+    /// <summary>A point's workloads are being made and calibrated; its pairs come in the rounds that follow.</summary>
     void PointStarted(string backend, SweepPoint point, int index, int total);
+
+    /// <summary>Round <paramref name="round"/> (from 0) of <paramref name="rounds"/> over a group of <paramref name="points"/> points begins.</summary>
+    void RoundStarted(int round, int rounds, int points);
 
     void PointFinished(PointResult result, int index, int total);
 }
@@ -12,6 +16,10 @@ internal interface ISweepObserver
 internal sealed class PlainSweepObserver(TextWriter writer) : ISweepObserver
 {
     public void PointStarted(string backend, SweepPoint point, int index, int total)
+    {
+    }
+
+    public void RoundStarted(int round, int rounds, int points)
     {
     }
 

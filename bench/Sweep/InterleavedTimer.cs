@@ -28,8 +28,32 @@ internal sealed class InterleavedTimer(int pairs, double minSampleSeconds)
     // forward at batch 1 303, 61, 46 … 27 µs (under 1 ms).
     private const double WarmUpShare = 0.25;
 
+    /// <summary>The number of pairs <see cref="Measure"/> records, and that a sweep records of each point.</summary>
+    public int Pairs => pairs;
+
+    /// <summary>Starts a pair and records all of its <see cref="Pairs"/> pairs back to back.</summary>
     public InterleavedSamples Measure(ITimedWorkload first, ITimedWorkload second)
     {
+        InterleavedPair pair = Start(first, second);
+        for (int i = 0; i < pairs; i++)
+        {
+            pair.Record();
+        }
+
+        return pair.Samples();
+    }
+
+    /// <summary>
+    /// Makes two workloads ready to be timed in alternation: the discarded first call of each, the
+    /// calibration of each side alone, and the check pair. The pairs themselves are recorded by
+    /// <see cref="InterleavedPair.Record"/>, as many as the caller wants, whenever it wants: a sweep records
+    /// one pair of each of many points in turn (<c>SweepRunner</c>'s rounds).
+    /// </summary>
+    public InterleavedPair Start(ITimedWorkload first, ITimedWorkload second)
+    {
+        ArgumentNullException.ThrowIfNull(first);
+        ArgumentNullException.ThrowIfNull(second);
+
         // The first call of each side pays for page faults, OpenBLAS's thread start-up and JIT; it is
         // thrown away.
         first.Time(1);
@@ -37,15 +61,7 @@ internal sealed class InterleavedTimer(int pairs, double minSampleSeconds)
         var a = new Side(first, Calibrate(first));
         var b = new Side(second, Calibrate(second));
         Check(a, b);
-        var firstSeconds = new double[pairs];
-        var secondSeconds = new double[pairs];
-        for (int i = 0; i < pairs; i++)
-        {
-            firstSeconds[i] = a.Sample(WarmUpIterations(a.LastSecondsPerCall, minSampleSeconds));
-            secondSeconds[i] = b.Sample(WarmUpIterations(b.LastSecondsPerCall, minSampleSeconds));
-        }
-
-        return new InterleavedSamples(a.Iterations, b.Iterations, firstSeconds, secondSeconds);
+        return new InterleavedPair(a, b, minSampleSeconds);
     }
 
     /// <summary>
@@ -111,7 +127,7 @@ internal sealed class InterleavedTimer(int pairs, double minSampleSeconds)
     }
 
     /// <summary>One side: its workload, its iteration count and how long its last full-count run took.</summary>
-    private sealed class Side(ITimedWorkload workload, int iterations)
+    internal sealed class Side(ITimedWorkload workload, int iterations)
     {
         public int Iterations { get; set; } = iterations;
 
@@ -138,4 +154,38 @@ internal sealed class InterleavedTimer(int pairs, double minSampleSeconds)
             return LastSeconds;
         }
     }
+}
+
+/// <summary>
+/// Two calibrated workloads (<see cref="InterleavedTimer.Start"/>): each <see cref="Record"/> times one pair,
+/// each sample after its side's untimed warm-up, so a pair recorded long after the last one (other points
+/// ran in between) still measures each side's steady state.
+/// </summary>
+internal sealed class InterleavedPair
+{
+    private readonly InterleavedTimer.Side _first;
+    private readonly InterleavedTimer.Side _second;
+    private readonly double _minSampleSeconds;
+    private readonly List<double> _firstSeconds = [];
+    private readonly List<double> _secondSeconds = [];
+
+    internal InterleavedPair(InterleavedTimer.Side first, InterleavedTimer.Side second, double minSampleSeconds)
+    {
+        _first = first;
+        _second = second;
+        _minSampleSeconds = minSampleSeconds;
+    }
+
+    /// <summary>Pairs recorded so far.</summary>
+    public int Count => _firstSeconds.Count;
+
+    /// <summary>Times one pair: the first side's sample, then the second's, each after its warm-up.</summary>
+    public void Record()
+    {
+        _firstSeconds.Add(_first.Sample(InterleavedTimer.WarmUpIterations(_first.LastSecondsPerCall, _minSampleSeconds)));
+        _secondSeconds.Add(_second.Sample(InterleavedTimer.WarmUpIterations(_second.LastSecondsPerCall, _minSampleSeconds)));
+    }
+
+    /// <summary>The pairs recorded so far, and each side's iteration count.</summary>
+    public InterleavedSamples Samples() => new(_first.Iterations, _second.Iterations, [.. _firstSeconds], [.. _secondSeconds]);
 }

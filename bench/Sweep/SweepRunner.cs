@@ -78,23 +78,17 @@ internal sealed class SweepRunner : IDisposable
         ArgumentNullException.ThrowIfNull(observer);
         var timer = new InterleavedTimer(Options.Pairs, Options.MinSampleSeconds);
         var results = new List<PointResult>(TotalPoints);
-        int index = 0;
         foreach (OpenedBackend opened in _backends)
         {
-            (BackendInfo info, BlasBackend backend, _) = opened;
             List<SweepPoint> points = PointsFor(Plan, opened);
             if (points.Count > 0)
             {
-                WarmUp(backend, points[0]);
+                WarmUp(opened.Backend, points[0]);
             }
 
-            foreach (SweepPoint point in points)
+            foreach (IReadOnlyList<SweepPoint> group in RoundGroups(points, Options.RoundGroupBytes))
             {
-                observer.PointStarted(info.Name, point, index, TotalPoints);
-                PointResult result = Measure(timer, info.Name, backend, point);
-                results.Add(result);
-                observer.PointFinished(result, index, TotalPoints);
-                index++;
+                MeasureGroup(timer, opened, group, observer, results);
             }
         }
 
@@ -140,15 +134,102 @@ internal sealed class SweepRunner : IDisposable
         }
     }
 
-    private PointResult Measure(InterleavedTimer timer, string backendName, BlasBackend backend, SweepPoint point)
+    /// <summary>
+    /// Splits a backend's points, in the plan's order, into runs whose <see cref="SweepPoint.EstimatedBytes"/>
+    /// add up to at most <paramref name="groupBytes"/> (a point over it alone is a group of its own).
+    /// </summary>
+    internal static List<IReadOnlyList<SweepPoint>> RoundGroups(IReadOnlyList<SweepPoint> points, long groupBytes)
     {
-        using ManagedWorkload managed = ManagedWorkload.Create(point, backend, Options.Seed);
-        using FloorWorkload floor = FloorWorkload.Create(point, Options.Seed);
-        InterleavedSamples samples = timer.Measure(managed, floor);
+        var groups = new List<IReadOnlyList<SweepPoint>>();
+        var current = new List<SweepPoint>();
+        long bytes = 0;
+        foreach (SweepPoint point in points)
+        {
+            if (current.Count > 0 && bytes + point.EstimatedBytes > groupBytes)
+            {
+                groups.Add(current);
+                current = [];
+                bytes = 0;
+            }
+
+            current.Add(point);
+            bytes += point.EstimatedBytes;
+        }
+
+        if (current.Count > 0)
+        {
+            groups.Add(current);
+        }
+
+        return groups;
+    }
+
+    /// <summary>
+    /// Measures a group of points in rounds. Every point's workloads are made and calibrated first (each
+    /// keeps its buffers until the group is done); then each of <see cref="SweepOptions.Pairs"/> rounds records
+    /// one pair of every point in turn. On a shared machine the noise comes in stretches of a second or more
+    /// (another tenant's job on the same cores or the same L3); measured one after the other, a point's pairs
+    /// all fell in one stretch and its median with them, and the same forward read 0.57 of its roofline in one
+    /// run and 1.05 in the next. In rounds a stretch costs many points one pair each, which their medians
+    /// pass over.
+    /// </summary>
+    private void MeasureGroup(InterleavedTimer timer, OpenedBackend opened, IReadOnlyList<SweepPoint> group, ISweepObserver observer, List<PointResult> results)
+    {
+        int first = results.Count;
+        var started = new List<(SweepPoint Point, ManagedWorkload Managed, FloorWorkload Floor, InterleavedPair Pair)>(group.Count);
+        try
+        {
+            for (int i = 0; i < group.Count; i++)
+            {
+                SweepPoint point = group[i];
+                observer.PointStarted(opened.Info.Name, point, first + i, TotalPoints);
+                ManagedWorkload managed = ManagedWorkload.Create(point, opened.Backend, Options.Seed);
+                FloorWorkload? floor = null;
+                try
+                {
+                    floor = FloorWorkload.Create(point, Options.Seed);
+                    started.Add((point, managed, floor, timer.Start(managed, floor)));
+                }
+                catch
+                {
+                    managed.Dispose();
+                    floor?.Dispose();
+                    throw;
+                }
+            }
+
+            for (int round = 0; round < timer.Pairs; round++)
+            {
+                observer.RoundStarted(round, timer.Pairs, group.Count);
+                foreach ((_, _, _, InterleavedPair pair) in started)
+                {
+                    pair.Record();
+                }
+            }
+
+            foreach ((SweepPoint point, _, _, InterleavedPair pair) in started)
+            {
+                PointResult result = ResultOf(opened.Info.Name, point, pair.Samples());
+                results.Add(result);
+                observer.PointFinished(result, results.Count - 1, TotalPoints);
+            }
+        }
+        finally
+        {
+            foreach ((_, ManagedWorkload managed, FloorWorkload floor, _) in started)
+            {
+                managed.Dispose();
+                floor.Dispose();
+            }
+        }
+    }
+
+    private PointResult ResultOf(string backendName, SweepPoint point, InterleavedSamples samples)
+    {
         double managedGflop = point.Flops * samples.FirstIterations / 1e9;
         double floorGflop = point.Flops * samples.SecondIterations / 1e9;
         return new PointResult(
-            backendName, point, samples.FirstIterations, samples.SecondIterations, Options.Pairs,
+            backendName, point, samples.FirstIterations, samples.SecondIterations, samples.FirstSeconds.Count,
             Summary.Of([.. samples.FirstSeconds.Select(s => managedGflop / s)]),
             Summary.Of([.. samples.SecondSeconds.Select(s => floorGflop / s)]),
             Peak.Gflops,
