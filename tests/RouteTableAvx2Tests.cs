@@ -76,6 +76,22 @@ public class RouteTableAvx2Tests
         CpuProviderSet present, int n, int ldb, int batch, string expected) =>
         Assert.Equal(expected, Table(present).Choose(Trans, NoTrans, 1024, n, batch, ldb).ToString());
 
+    /// <summary>
+    /// Where the kernel would not copy B after all (C under 16 rows; a copy over 2 MiB: B 40,960 floats wide at batch
+    /// 16 needs 655,360 floats, at 12 491,520), the plain limit holds (5 with oneDNN, 8 without).
+    /// </summary>
+    [Theory]
+    [InlineData(CpuProviderSet.Both, 64, 40960, 12, "KernelsAtb")]
+    [InlineData(CpuProviderSet.Both, 64, 40960, 16, "OneDnn")]
+    [InlineData(CpuProviderSet.Kernels, 64, 40960, 12, "KernelsAtb")]
+    [InlineData(CpuProviderSet.Kernels, 64, 40960, 16, "OpenBlas")]
+    [InlineData(CpuProviderSet.Both, 16, 2048, 16, "KernelsAtb")]
+    [InlineData(CpuProviderSet.Both, 15, 2048, 16, "OneDnn")]
+    [InlineData(CpuProviderSet.Kernels, 15, 2048, 12, "OpenBlas")]
+    public void Weight_gradient_takes_the_plain_limit_where_the_kernel_would_not_copy_B(
+        CpuProviderSet present, int m, int n, int batch, string expected) =>
+        Assert.Equal(expected, Table(present).Choose(Trans, NoTrans, m, n, batch, n).ToString());
+
     [Fact]
     public void Operands_past_16_MiB_and_small_products_follow_the_AVX2_limits()
     {

@@ -37,7 +37,8 @@
 #define ATB_ROWS_UP_TO_K 2
 /* avx2_sgemm_atb copies B into 24-column panels (atb_pack) when B's rows are a multiple of ATB_PACK_STRIDE floats
  * (4 KiB) apart, k ≥ ATB_PACK_FROM_K, C has at least ATB_PACK_FROM_M rows to share the copy, and the copy takes at
- * most ATB_PACK_MAX_FLOATS (2 MiB). */
+ * most ATB_PACK_MAX_FLOATS (2 MiB). The router's route table mirrors this condition (CpuRouteTable.CopiesB), since
+ * its AVX2 limits for Aᵀ·B differ where B is copied. */
 #define ATB_PACK_STRIDE 1024
 #define ATB_PACK_FROM_K 4
 #define ATB_PACK_FROM_M 16

@@ -44,6 +44,26 @@ internal sealed class CpuRouteTable
     /// </summary>
     internal const int PackedStrideFloats = 1024;
 
+    /// <summary>
+    /// The rest of the kernel's condition for the copy (avx2_sgemm_atb): C has at least this many rows (ATB_PACK_FROM_M),
+    /// and the copy, B's whole panels of <see cref="PackedPanelFloats"/> columns over its k rows, takes at most
+    /// <see cref="PackedMaxFloats"/> (ATB_PACK_MAX_FLOATS, 2 MiB). The router's slices of Aᵀ·B are whole blocks of 16 rows
+    /// but the last, so a product of 16 rows or more has them in every slice but, at most, a last short one. (The kernel
+    /// also wants k ≥ 4, ATB_PACK_FROM_K; below that every plain limit takes the product anyway.)
+    /// </summary>
+    internal const int PackedFromRows = 16;
+
+    /// <inheritdoc cref="PackedFromRows"/>
+    internal const int PackedPanelFloats = 24;
+
+    /// <inheritdoc cref="PackedFromRows"/>
+    internal const long PackedMaxFloats = 1L << 19;
+
+    /// <summary>Whether the AVX2 kernels copy B of an Aᵀ·B of C [m, n] at batch k with B's rows <paramref name="ldb"/> apart.</summary>
+    internal static bool CopiesB(int m, int n, int k, int ldb) =>
+        ldb % PackedStrideFloats == 0 && m >= PackedFromRows && n >= PackedPanelFloats
+        && (long)(n / PackedPanelFloats) * PackedPanelFloats * k <= PackedMaxFloats;
+
     /// <summary>The table for <paramref name="requested"/> with these providers present.</summary>
     /// <param name="requested">The routing asked for.</param>
     /// <param name="kernels">The instruction set the kernels run with (its limits: <see cref="CpuRouteLimits.For"/>);
@@ -194,7 +214,7 @@ internal sealed class CpuRouteTable
             // (docs/cpu-routes.md).
             bool fromMemory = (ta ? (long)m * n : (long)k * n) > Limits.LargeOperandFloats;
             // Aᵀ·B whose B the AVX2 kernels copy into panels (its rows a multiple of 4 KiB apart) has limits of its own.
-            bool packed = ta && ldb % PackedStrideFloats == 0;
+            bool packed = ta && CopiesB(m, n, k, ldb);
             Route kernels = ta ? Route.KernelsAtb : Route.KernelsAb;
             if (HasKernels && small)
             {
