@@ -56,41 +56,37 @@ public class RouteTableAvx2Tests
         Assert.Equal(expected, Table(present).Choose(transA, transB, m, 1024, k).ToString());
     }
 
-    /// <summary>Aᵀ·B takes the packed limit (16, with oneDNN or without) only where B's rows are 1,024 floats apart.</summary>
-    [Theory]
-    [InlineData(CpuProviderSet.Both, 1024, 1024, 16, "KernelsAtb")]
-    [InlineData(CpuProviderSet.Both, 1024, 1024, 17, "OneDnn")]
-    [InlineData(CpuProviderSet.Both, 3072, 3072, 16, "KernelsAtb")]
-    [InlineData(CpuProviderSet.Both, 1000, 1024, 16, "KernelsAtb")]
-    [InlineData(CpuProviderSet.Both, 768, 768, 5, "KernelsAtb")]
-    [InlineData(CpuProviderSet.Both, 768, 768, 6, "OneDnn")]
-    [InlineData(CpuProviderSet.Both, 1024, 1040, 5, "KernelsAtb")]
-    [InlineData(CpuProviderSet.Both, 1024, 1040, 6, "OneDnn")]
-    [InlineData(CpuProviderSet.Both, 512, 512, 6, "OneDnn")]
-    [InlineData(CpuProviderSet.Kernels, 1024, 1024, 16, "KernelsAtb")]
-    [InlineData(CpuProviderSet.Kernels, 1024, 1024, 17, "OpenBlas")]
-    [InlineData(CpuProviderSet.Kernels, 768, 768, 8, "KernelsAtb")]
-    [InlineData(CpuProviderSet.Kernels, 768, 768, 9, "OpenBlas")]
-    [InlineData(CpuProviderSet.Kernels, 1024, 1040, 9, "OpenBlas")]
-    public void Weight_gradient_takes_the_packed_limit_only_with_B_rows_4_KiB_apart(
-        CpuProviderSet present, int n, int ldb, int batch, string expected) =>
-        Assert.Equal(expected, Table(present).Choose(Trans, NoTrans, 1024, n, batch, ldb).ToString());
-
     /// <summary>
-    /// Where the kernel would not copy B after all (C under 16 rows; a copy over 2 MiB: B 40,960 floats wide at batch
-    /// 16 needs 655,360 floats, at 12 491,520), the plain limit holds (5 with oneDNN, 8 without).
+    /// Aᵀ·B takes the packed limit (16, with oneDNN or without) only where the kernel copies B: its rows 1,024 floats
+    /// apart, C of 16 rows or more, a copy of at most 2 MiB; elsewhere the plain limit (5 with oneDNN, 8 without).
     /// </summary>
     [Theory]
-    [InlineData(CpuProviderSet.Both, 64, 40960, 12, "KernelsAtb")]
-    [InlineData(CpuProviderSet.Both, 64, 40960, 16, "OneDnn")]
-    [InlineData(CpuProviderSet.Kernels, 64, 40960, 12, "KernelsAtb")]
-    [InlineData(CpuProviderSet.Kernels, 64, 40960, 16, "OpenBlas")]
-    [InlineData(CpuProviderSet.Both, 16, 2048, 16, "KernelsAtb")]
-    [InlineData(CpuProviderSet.Both, 15, 2048, 16, "OneDnn")]
-    [InlineData(CpuProviderSet.Kernels, 15, 2048, 12, "OpenBlas")]
-    public void Weight_gradient_takes_the_plain_limit_where_the_kernel_would_not_copy_B(
-        CpuProviderSet present, int m, int n, int batch, string expected) =>
-        Assert.Equal(expected, Table(present).Choose(Trans, NoTrans, m, n, batch, n).ToString());
+    [InlineData(CpuProviderSet.Both, 1024, 1024, 1024, 16, "KernelsAtb")]
+    [InlineData(CpuProviderSet.Both, 1024, 1024, 1024, 17, "OneDnn")]
+    [InlineData(CpuProviderSet.Both, 1024, 3072, 3072, 16, "KernelsAtb")]
+    [InlineData(CpuProviderSet.Both, 1024, 1000, 1024, 16, "KernelsAtb")]
+    [InlineData(CpuProviderSet.Both, 1024, 768, 768, 5, "KernelsAtb")]
+    [InlineData(CpuProviderSet.Both, 1024, 768, 768, 6, "OneDnn")]
+    [InlineData(CpuProviderSet.Both, 1024, 1024, 1040, 5, "KernelsAtb")]
+    [InlineData(CpuProviderSet.Both, 1024, 1024, 1040, 6, "OneDnn")]
+    [InlineData(CpuProviderSet.Both, 1024, 512, 512, 6, "OneDnn")]
+    [InlineData(CpuProviderSet.Kernels, 1024, 1024, 1024, 16, "KernelsAtb")]
+    [InlineData(CpuProviderSet.Kernels, 1024, 1024, 1024, 17, "OpenBlas")]
+    [InlineData(CpuProviderSet.Kernels, 1024, 768, 768, 8, "KernelsAtb")]
+    [InlineData(CpuProviderSet.Kernels, 1024, 768, 768, 9, "OpenBlas")]
+    [InlineData(CpuProviderSet.Kernels, 1024, 1024, 1040, 9, "OpenBlas")]
+    // Where the kernel would not copy B after all: C under 16 rows; a copy over 2 MiB (B 40,960 floats wide at
+    // batch 16 needs 655,360 floats, at 12 491,520).
+    [InlineData(CpuProviderSet.Both, 64, 40960, 40960, 12, "KernelsAtb")]
+    [InlineData(CpuProviderSet.Both, 64, 40960, 40960, 16, "OneDnn")]
+    [InlineData(CpuProviderSet.Kernels, 64, 40960, 40960, 12, "KernelsAtb")]
+    [InlineData(CpuProviderSet.Kernels, 64, 40960, 40960, 16, "OpenBlas")]
+    [InlineData(CpuProviderSet.Both, 16, 2048, 2048, 16, "KernelsAtb")]
+    [InlineData(CpuProviderSet.Both, 15, 2048, 2048, 16, "OneDnn")]
+    [InlineData(CpuProviderSet.Kernels, 15, 2048, 2048, 12, "OpenBlas")]
+    public void Weight_gradient_takes_the_packed_limit_only_where_the_kernel_copies_B(
+        CpuProviderSet present, int m, int n, int ldb, int batch, string expected) =>
+        Assert.Equal(expected, Table(present).Choose(Trans, NoTrans, m, n, batch, ldb).ToString());
 
     [Fact]
     public void Operands_past_16_MiB_and_small_products_follow_the_AVX2_limits()
