@@ -1,4 +1,5 @@
 using BlasLinear.Bench.Sweep;
+using BlasLinear.Tests.Support;
 using Xunit;
 
 namespace BlasLinear.Tests;

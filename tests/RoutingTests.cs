@@ -80,7 +80,8 @@ public class RoutingTests
     /// <summary>
     /// The AVX2 path's weight gradient with B's rows 1,024 floats apart (<c>Linear</c>'s input, <c>ParameterLinear</c>'s
     /// output gradient, 1024 wide), which its kernels copy into panels from batch 4 and keep to batch 16 (oneDNN from 17):
-    /// forward, dX, dW and db against float64 on each side of both. 40 rows of dW, two slices of 20.
+    /// forward, dX, dW and db against float64 on each side of both. 40 rows of dW, in slices of 16 and 24 (the router's
+    /// Aᵀ·B slices are whole blocks of 16 rows but the last), both at the kernel's 16 rows or more.
     /// </summary>
     [SkippableTheory]
     [InlineData(LayerFactory.Linear, 3)]

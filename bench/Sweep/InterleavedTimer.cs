@@ -28,20 +28,8 @@ internal sealed class InterleavedTimer(int pairs, double minSampleSeconds)
     // forward at batch 1 303, 61, 46 … 27 µs (under 1 ms).
     private const double WarmUpShare = 0.25;
 
-    /// <summary>The number of pairs <see cref="Measure"/> records, and that a sweep records of each point.</summary>
+    /// <summary>The number of pairs a sweep records of each point, one per round.</summary>
     public int Pairs => pairs;
-
-    /// <summary>Starts a pair and records all of its <see cref="Pairs"/> pairs back to back.</summary>
-    public InterleavedSamples Measure(ITimedWorkload first, ITimedWorkload second)
-    {
-        InterleavedPair pair = Start(first, second);
-        for (int i = 0; i < pairs; i++)
-        {
-            pair.Record();
-        }
-
-        return pair.Samples();
-    }
 
     /// <summary>
     /// Makes two workloads ready to be timed in alternation: the discarded first call of each, the

@@ -73,9 +73,19 @@ internal sealed record SweepOptions
     /// <summary>
     /// Points whose buffers together stay under this are measured together, in rounds: each round records one
     /// sample pair of every point of the group in turn, so that a point's pairs are spread over the group's
-    /// whole time instead of one stretch of it (<c>SweepRunner</c>). 0 or less: one point at a time.
+    /// whole time instead of one stretch of it (<c>SweepRunner</c>). 0 or less: one point at a time. Unless set,
+    /// a quarter of <see cref="MemoryBudgetBytes"/>, at most <see cref="MaxDefaultRoundGroupBytes"/>.
     /// </summary>
-    public long RoundGroupBytes { get; init; } = DefaultRoundGroupBytes();
+    public long RoundGroupBytes
+    {
+        get => _roundGroupBytes ?? Math.Min(MemoryBudgetBytes / 4, MaxDefaultRoundGroupBytes);
+        init => _roundGroupBytes = value;
+    }
+
+    /// <summary>The most the default <see cref="RoundGroupBytes"/> takes: a quick sweep's 60 points need about 2 GiB in all.</summary>
+    public const long MaxDefaultRoundGroupBytes = 2L << 30;
+
+    private readonly long? _roundGroupBytes;
 
     /// <summary>A point estimated (at the measured peak) to take longer than this is skipped, and said to be.</summary>
     public double PointTimeBudgetSeconds { get; init; } = 120;
@@ -115,9 +125,6 @@ internal sealed record SweepOptions
 
     /// <summary>Half of the memory the runtime sees, so the sweep leaves room for the rest of the machine.</summary>
     private static long DefaultMemoryBudget() => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2;
-
-    // A quarter of the memory budget, at most 2 GiB: a quick sweep's 60 points need about 2 GiB in all.
-    private static long DefaultRoundGroupBytes() => Math.Min(DefaultMemoryBudget() / 4, 2L << 30);
 
     public string Describe() => string.Create(CultureInfo.InvariantCulture,
         $"{(Quick ? "quick" : "full")} sweep, {Pairs} pairs per point, samples ≥ {MinSampleSeconds * 1000:0} ms, seed {Seed}{DescribePrecisions()}");

@@ -12,8 +12,8 @@ namespace BlasLinear.Backends;
 /// <param name="BroadcastKernelsUpTo">A·B on the kernels up to this batch, with oneDNN present.</param>
 /// <param name="BroadcastKernelsWithoutOneDnnUpTo">A·B on the kernels up to this batch, without oneDNN.</param>
 /// <param name="GradientKernelsUpTo">Aᵀ·B on the kernels up to this batch, with oneDNN present.</param>
-/// <param name="GradientKernelsPackedUpTo">Aᵀ·B on the kernels up to this batch, with oneDNN present, when B's rows are a
-/// multiple of <see cref="CpuRouteTable.PackedStrideFloats"/> apart (where the AVX2 path copies B into panels).</param>
+/// <param name="GradientKernelsPackedUpTo">Aᵀ·B on the kernels up to this batch, with oneDNN present, where the AVX2 path
+/// copies B into panels (<see cref="CpuRouteTable.CopiesB"/>: B's rows a multiple of 4 KiB apart, and a copy it can share).</param>
 /// <param name="GradientKernelsWithoutOneDnnUpTo">Aᵀ·B on the kernels up to this batch, without oneDNN.</param>
 /// <param name="GradientKernelsPackedWithoutOneDnnUpTo">As <paramref name="GradientKernelsPackedUpTo"/>, without oneDNN.</param>
 /// <param name="TransposedWeightFrom">X·W beats X·Wᵀ from this batch, with oneDNN present.</param>

@@ -38,9 +38,10 @@ internal sealed class CpuRouteTable
     internal const int FromMemoryKernelsUpTo = 1;
 
     /// <summary>
-    /// Aᵀ·B with B's rows a multiple of this many floats (4 KiB) apart goes to the kernels up to
-    /// <see cref="CpuRouteLimits.GradientKernelsPackedUpTo"/>: the stride at which the AVX2 path copies B into
-    /// panels (ATB_PACK_STRIDE in native/kernels/blaslinear_kernels_avx2.c), since such rows share one set of L1.
+    /// The stride at which the AVX2 path copies B of an Aᵀ·B into panels (ATB_PACK_STRIDE in
+    /// native/kernels/blaslinear_kernels_avx2.c): B's rows a multiple of this many floats (4 KiB) apart share one set
+    /// of L1. The first of the conditions of <see cref="CopiesB"/>, under which Aᵀ·B goes to the kernels up to
+    /// <see cref="CpuRouteLimits.GradientKernelsPackedUpTo"/>.
     /// </summary>
     internal const int PackedStrideFloats = 1024;
 
