@@ -8,14 +8,19 @@
  * split in halves as the router splits them (windows ≥ 30 ms).
  * --atb: the weight gradient G [m, n] += Xᵀ·dY at batch k (X [k, m], dY [k, n]), G's rows split over the threads
  * as CpuWorkers.cs splits them, calls back to back (windows ≥ 20 ms); bits compared on one call from equal G.
+ * --backward: a Linear layer's backward on a weight W [m, n] at batch k, dX = dY·W (A·B, column slices) and then
+ * G += dYᵀ·X (Aᵀ·B, row slices), timed together (windows ≥ 20 ms): past the last-level cache the dW pass evicts the
+ * weight and the dX pass the gradient, as in training; bits of dX and G compared on one call from G = 0.
  * --atb-placement: one library, one thread, GFLOP/s of the same product on the AVX-512 and AVX2 paths with dY at
  * G's offset within a 4 KiB page and 1 KiB further, the four interleaved (medians of 15 windows ≥ 20 ms).
- * docs/cpu-routes.md ("A·B: the weight prefetched", "Prepared weights") gives the rows it printed:
+ * docs/cpu-routes.md ("A·B: the weight prefetched", "Prepared weights", "Aᵀ·B: the gradient prefetched") gives
+ * the rows it printed:
  *
  *   cc -O2 -fopenmp -o kernels-ab-probe scripts/kernels-ab-probe.c -ldl
  *   OMP_NUM_THREADS=2 ./kernels-ab-probe OLD.so NEW.so N K M...              (A·B; AVX2=1: the AVX2 path)
  *   OMP_NUM_THREADS=2 ./kernels-ab-probe --panels OLD.so NEW.so OUT IN M...  (BF16=1: bfloat16 panels)
  *   OMP_NUM_THREADS=2 ./kernels-ab-probe --atb OLD.so NEW.so M N K...         (AVX2=1: the AVX2 path)
+ *   OMP_NUM_THREADS=2 ./kernels-ab-probe --backward OLD.so NEW.so M N K...    (AVX2=1: the AVX2 path)
  *   ./kernels-ab-probe --atb-placement LIB.so M N K...                        (both paths; needs AVX-512)
  */
 #include <dlfcn.h>
@@ -149,6 +154,64 @@ static int atb_main(int argc, char** argv, int isa)
 }
 
 typedef struct {
+    gemm_t ab[2], atb[2];
+    int isa, m, n, k;
+    const float *w, *x, *dy;
+    float *dx[2], *g[2];
+} backward_call;
+
+/* A Linear layer's backward on the weight W [m, n]: dX [k, n] = dY [k, m]·W by column slices, then
+ * G [m, n] += dYᵀ·X [k, n] by row slices, each split over the threads as the router splits it. */
+static void backward_step(int l, void* context)
+{
+    const backward_call* c = context;
+#pragma omp parallel
+    {
+        const int T = omp_get_num_threads(), th = omp_get_thread_num();
+        const int c0 = c->n * th / T / 16 * 16, c1 = th == T - 1 ? c->n : c->n * (th + 1) / T / 16 * 16;
+        c->ab[l](c->isa, c->k, c1 - c0, c->m, 1, c->dy, c->m, c->w + c0, c->n, 0, c->dx[l] + c0, c->n);
+    }
+#pragma omp parallel
+    {
+        const int T = omp_get_num_threads(), th = omp_get_thread_num(), r0 = c->m * th / T, r1 = c->m * (th + 1) / T;
+        c->atb[l](c->isa, r1 - r0, c->n, c->k, 1, c->dy + r0, c->m, c->x, c->n, 1, c->g[l] + (size_t)r0 * c->n, c->n);
+    }
+}
+
+static int backward_main(int argc, char** argv, int isa)
+{
+    backward_call call = {.isa = isa, .m = atoi(argv[3]), .n = atoi(argv[4])};
+    for (int l = 0; l < 2; l++) {
+        void* h = open_lib(argv[1 + l]);
+        call.ab[l] = (gemm_t)dlsym(h, "blk_sgemm_ab");
+        call.atb[l] = (gemm_t)dlsym(h, "blk_sgemm_atb");
+    }
+    const int m = call.m, n = call.n;
+    int max_k = 1;
+    for (int a = 5; a < argc; a++) max_k = atoi(argv[a]) > max_k ? atoi(argv[a]) : max_k;
+    call.w = floats((size_t)m * n, 7, 0.1f);
+    call.x = floats((size_t)max_k * n, 5, 0.1f);
+    call.dy = floats((size_t)max_k * m, 3, 0.1f);
+    for (int l = 0; l < 2; l++) {
+        call.dx[l] = floats((size_t)max_k * n, 1, 0);
+        call.g[l] = floats((size_t)m * n, 1, 0);
+    }
+    printf("Backward, weight and gradient %d × %d, dX then dW, %s: µs, medians old / new\n", m, n, isa == 1 ? "AVX2" : "AVX-512");
+    for (int a = 5; a < argc; a++) {
+        call.k = atoi(argv[a]);
+        double med[2];
+        time_set(0.02, 2, backward_step, &call, med);
+        memset(call.g[0], 0, (size_t)m * n * 4); /* equal G before the compared call */
+        memset(call.g[1], 0, (size_t)m * n * 4);
+        for (int l = 0; l < 2; l++)
+            backward_step(l, &call);
+        printf(" k = %4d  %9.1f / %9.1f   %s\n", call.k, med[0], med[1],
+               memcmp(call.g[0], call.g[1], (size_t)m * n * 4) || memcmp(call.dx[0], call.dx[1], (size_t)call.k * n * 4) ? "DIFFER" : "equal");
+    }
+    return 0;
+}
+
+typedef struct {
     gemm_t f;
     int m, n, k;
     const float *x, *dy[2];
@@ -198,6 +261,10 @@ int main(int argc, char** argv)
     if (argc > 1 && !strcmp(argv[1], "--atb-placement")) {
         if (argc < 6) { fputs("usage: kernels-ab-probe --atb-placement LIB.so M N K...\n", stderr); return 2; }
         return atb_placement_main(argc - 1, argv + 1);
+    }
+    if (argc > 1 && !strcmp(argv[1], "--backward")) {
+        if (argc < 6) { fputs("usage: kernels-ab-probe --backward OLD.so NEW.so M N K...\n", stderr); return 2; }
+        return backward_main(argc - 1, argv + 1, isa);
     }
     if (argc > 1 && !strcmp(argv[1], "--atb")) {
         if (argc < 6) { fputs("usage: kernels-ab-probe --atb OLD.so NEW.so M N K...\n", stderr); return 2; }

@@ -313,6 +313,7 @@ static BLK_TARGET void avx512_sgemm_atb(int m, int n, int k, float alpha, const 
         atb_rows(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
+    const int prefetch_c = (long)m * n >= ATB_PREFETCH_FROM_FLOATS;
     for (int i = 0; i < m; i += ATB_ROW_BLOCK) {
         const int mr = m - i < ATB_ROW_BLOCK ? m - i : ATB_ROW_BLOCK;
         const int step = 16 * op_ab_vectors(mr);
@@ -321,9 +322,12 @@ static BLK_TARGET void avx512_sgemm_atb(int m, int n, int k, float alpha, const 
          * and switch per tile cost Aᵀ·B 1.1–1.2 times (docs/cpu-routes.md). The tile op_ab_block would choose. */
         _Static_assert(ATB_ROW_BLOCK >= OPAB_PLAIN_FROM_MR, "op_ab_block runs a full tile of these rows unmasked");
         if (mr == ATB_ROW_BLOCK)
-            for (; j + step <= n; j += step)
+            for (; j + step <= n; j += step) {
+                if (prefetch_c)
+                    atb_prefetch_c(c, ldc, m, n, i, j, ATB_ROW_BLOCK, step);
                 op_ab_tile(ATB_ROW_BLOCK, OPAB_NV(ATB_ROW_BLOCK), 1, 0, step, k, alpha, a + i, 1, lda, b + j, ldb, beta,
                            c + (ptrdiff_t)i * ldc + j, ldc);
+            }
         for (; j < n; j += step) {
             const int cols = n - j < step ? n - j : step;
             op_ab_block(mr, cols, k, alpha, a + i, 1, lda, b + j, ldb, beta, c + (ptrdiff_t)i * ldc + j, ldc, 0);

@@ -310,6 +310,7 @@ AVX2_TARGET void avx2_sgemm_atb(int m, int n, int k, float alpha, const float* a
         packed = atb_pack(panels, k, b, ldb);
     /* A full tile's rows of B: panel j / ATB_PANEL_WIDTH of the copy, or B itself. */
     const int ldt = packed ? ATB_PANEL_WIDTH : ldb;
+    const int prefetch_c = (long)m * n >= ATB_PREFETCH_FROM_FLOATS;
     for (int i = 0; i < m; i += ATB_ROW_BLOCK) {
         const int mr = m - i < ATB_ROW_BLOCK ? m - i : ATB_ROW_BLOCK;
         const int step = 8 * op_ab_vectors(mr);
@@ -318,6 +319,8 @@ AVX2_TARGET void avx2_sgemm_atb(int m, int n, int k, float alpha, const float* a
         if (mr == ATB_ROW_BLOCK)
             for (; j + ATB_PANEL_WIDTH <= n; j += ATB_PANEL_WIDTH) {
                 const float* bt = packed ? packed + (ptrdiff_t)(j / ATB_PANEL_WIDTH) * k * ATB_PANEL_WIDTH : b + j;
+                if (prefetch_c)
+                    atb_prefetch_c(c, ldc, m, n, i, j, ATB_ROW_BLOCK, ATB_PANEL_WIDTH);
                 op_ab_tile(ATB_ROW_BLOCK, OPAB_NV(ATB_ROW_BLOCK), 1, 0, ATB_PANEL_WIDTH, k, alpha, a + i, 1, lda, bt, ldt,
                            beta, c + (ptrdiff_t)i * ldc + j, ldc);
             }

@@ -4,7 +4,7 @@
  * k runs past 256 in every 20th case, where X·W is taken in blocks of B's rows; every 300th case is X·W
  * with one row and a weight of more than 2 Mi floats, which the kernel streams row by row; every 9th case is
  * Aᵀ·B with k of 1 or 2, taken one row of C at a time; every 60th is Aᵀ·B with B's rows 1,024 floats apart, which
- * the AVX2 path copies into panels.
+ * the AVX2 path copies into panels; every 500th is Aᵀ·B with C of more than 1 Mi floats, whose tiles prefetch C.
  * Runs the whole check once per instruction set this CPU runs (AVX2, and AVX-512 where present), from
  * the same random cases. Exits 0 with "kernels_selftest: ok", or 1 with the first failures; 77
  * (skipped) on a CPU without AVX2 and FMA. */
@@ -42,6 +42,12 @@ static int check(int isa)
             /* Aᵀ·B with B's rows 4 KiB apart and at least 16 rows of C: the AVX2 path's packed copy of B. */
             m = 16 + (int)(next() % 30);
             k = 4 + (int)(next() % 40);
+        }
+        if (t % 500 == 143) {
+            /* Aᵀ·B with C of more than 1 Mi floats: the tiles prefetch C ahead (ATB_PREFETCH_FROM_FLOATS). */
+            m = 1030 + (int)(next() % 20);
+            n = 1030 + (int)(next() % 40);
+            k = 3 + (int)(next() % 30);
         }
         const int trans_a = kind == 2, nt = kind == 0;
         const int lda = (trans_a ? m : k) + (int)(next() % 3);
