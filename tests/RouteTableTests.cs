@@ -141,18 +141,18 @@ public class RouteTableTests
             new(auto, kernels, NoTrans, Trans, 256, 8, 15, Route.KernelsAbt),
             new(auto, kernels, NoTrans, Trans, 256, 8, 16, Route.OpenBlas),
 
-            // Operands past 16 MiB stream from memory: oneDNN but at batch 1 for A·B, from batch 9 for Aᵀ·B; 2048×2048
+            // Operands past 16 MiB stream from memory: oneDNN but at batch 1 for A·B, from batch 33 for Aᵀ·B; 2048×2048
             // is exactly 16 MiB.
             new(auto, both, NoTrans, NoTrans, 1, 4096, 4096, Route.KernelsAb),
             new(auto, both, NoTrans, NoTrans, 2, 4096, 4096, Route.OneDnn),
             new(auto, both, NoTrans, NoTrans, 2, 2048, 2048, Route.KernelsAb),
             new(auto, both, NoTrans, NoTrans, 2, 2049, 2048, Route.OneDnn),
             new(auto, both, Trans, NoTrans, 4096, 4096, 1, Route.KernelsAtb),
-            new(auto, both, Trans, NoTrans, 4096, 4096, 8, Route.KernelsAtb),
-            new(auto, both, Trans, NoTrans, 4096, 4096, 9, Route.OneDnn),
+            new(auto, both, Trans, NoTrans, 4096, 4096, 32, Route.KernelsAtb),
+            new(auto, both, Trans, NoTrans, 4096, 4096, 33, Route.OneDnn),
             new(auto, both, Trans, NoTrans, 2048, 2048, 32, Route.KernelsAtb),
-            new(auto, both, Trans, NoTrans, 2048, 2049, 8, Route.KernelsAtb),
-            new(auto, both, Trans, NoTrans, 2048, 2049, 9, Route.OneDnn),
+            new(auto, both, Trans, NoTrans, 2048, 2049, 32, Route.KernelsAtb),
+            new(auto, both, Trans, NoTrans, 2048, 2049, 33, Route.OneDnn),
             new(auto, both, NoTrans, Trans, 1, 4096, 4096, Route.KernelsAbt),
             new(auto, both, NoTrans, Trans, 64, 4096, 4096, Route.OneDnn),
             // Without oneDNN the kernels keep A·B at every batch, and OpenBLAS takes Aᵀ·B from memory from batch 2.
@@ -205,7 +205,7 @@ public class RouteTableTests
         {
             { CpuRouting.Auto, CpuProviderSet.Both,
                 "auto: A·Bᵀ kernels to batch 24, oneDNN swapped to 63, then oneDNN; A·B kernels to batch 7, Aᵀ·B to 32, then oneDNN "
-                + "(operands past 16 MiB: A·B kernels at batch 1, Aᵀ·B to 8); kernels under 32768 multiply-adds" },
+                + "(operands past 16 MiB: A·B kernels at batch 1, Aᵀ·B to 32); kernels under 32768 multiply-adds" },
             { CpuRouting.Auto, CpuProviderSet.Kernels,
                 "auto: A·Bᵀ kernels to batch 255, then OpenBLAS; A·B and Aᵀ·B kernels at every batch (Aᵀ·B past 16 MiB: kernels at batch 1, then OpenBLAS)" },
             { CpuRouting.Auto, CpuProviderSet.OneDnn, "auto: oneDNN for every product but Aᵀ·Bᵀ (no kernels for this CPU)" },
@@ -243,11 +243,11 @@ public class RouteTableTests
         Assert.Equal(Route.OneDnn, table.Choose(Trans, NoTrans, 1024, 1024, 33));
         Assert.Equal(Route.OpenBlas, table.Choose(Trans, Trans, 7, 7, 7));
 
-        // Operands past 16 MiB stream from memory: oneDNN but at batch 1 for A·B, to batch 8 for Aᵀ·B.
+        // Operands past 16 MiB stream from memory: oneDNN but at batch 1 for A·B, to batch 32 for Aᵀ·B.
         Assert.Equal(Route.KernelsAb, table.Choose(NoTrans, NoTrans, 1, 4096, 4096));
         Assert.Equal(Route.OneDnn, table.Choose(NoTrans, NoTrans, 2, 4096, 4096));
-        Assert.Equal(Route.KernelsAtb, table.Choose(Trans, NoTrans, 4096, 4096, 8));
-        Assert.Equal(Route.OneDnn, table.Choose(Trans, NoTrans, 4096, 4096, 9));
+        Assert.Equal(Route.KernelsAtb, table.Choose(Trans, NoTrans, 4096, 4096, 32));
+        Assert.Equal(Route.OneDnn, table.Choose(Trans, NoTrans, 4096, 4096, 33));
 
         // Small products stay on the kernels at any batch, and Linear keeps no copy for them.
         Assert.Equal(Route.KernelsAbt, table.Choose(NoTrans, Trans, 300, 8, 8));

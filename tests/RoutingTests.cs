@@ -58,15 +58,15 @@ public class RoutingTests
     /// <summary>
     /// A weight just past 16 MiB (2048 → 2049: 4,196,352 floats), where the big operand streams from memory: at
     /// batch 1 dX (Linear's A·B) and dW (Aᵀ·B, one row of dW at a time) run on the kernels, at batch 2 dX on oneDNN;
-    /// dW stays on the kernels to batch 8 (AVX2: 4), then goes to oneDNN; forward, dX, dW and db against float64,
+    /// dW stays on the kernels to batch 32 (AVX2: 4), then goes to oneDNN; forward, dX, dW and db against float64,
     /// on both kernel paths, on each side of those switches.
     /// </summary>
     [SkippableTheory]
     [InlineData(TestBackends.Cpu, LayerFactory.Linear, 1)]
     [InlineData(TestBackends.Cpu, LayerFactory.ParameterLinear, 1)]
     [InlineData(TestBackends.Cpu, LayerFactory.Linear, 2)]
-    [InlineData(TestBackends.Cpu, LayerFactory.ParameterLinear, 8)]
-    [InlineData(TestBackends.Cpu, LayerFactory.Linear, 9)]
+    [InlineData(TestBackends.Cpu, LayerFactory.ParameterLinear, 32)]
+    [InlineData(TestBackends.Cpu, LayerFactory.Linear, 33)]
     [InlineData(TestBackends.CpuAvx2, LayerFactory.Linear, 1)]
     [InlineData(TestBackends.CpuAvx2, LayerFactory.ParameterLinear, 1)]
     [InlineData(TestBackends.CpuAvx2, LayerFactory.Linear, 4)]

@@ -49,9 +49,10 @@ internal sealed record CpuRouteLimits(
     /// 24 (at 32 oneDNN swapped leads), swapped to 63 (at 64 oneDNN leads), 255 without oneDNN (OpenBLAS leads
     /// at 512); A·B kernels to 7 (oneDNN leads at 8); Aᵀ·B to 32 (oneDNN leads at 63); without oneDNN the
     /// broadcasts beat OpenBLAS at every batch; 16 MiB: at 1024×1024 (4 MiB) the kernels' A·B and Aᵀ·B win,
-    /// at 4096×4096 (64 MiB) their A·B loses from batch 2. Past 16 MiB their Aᵀ·B leads or ties oneDNN to batch 8
-    /// on both machines measured (Zen 5 4096×4096: 1.14–1.31 times at k = 2–4, 1.07 at 8; Zen 4: 1.5–2.5 times at
-    /// k = 2–16 on 4096×4096 and 4096×11008, 1.16 at 32). This path does not copy B: its 6 × 64 tiles ran as fast
+    /// at 4096×4096 (64 MiB) their A·B loses from batch 2. Past 16 MiB their Aᵀ·B leads oneDNN to batch 32, as from
+    /// cache: on the Zen 5 1.14–1.31 times at k = 2–4 and 1.07 at 8 (4096×4096, before the kernels prefetched the
+    /// gradient; not measured past 8); on the Zen 4, since that prefetch, 1.6–2.5 times at k = 8–32 on 4096×4096,
+    /// 11008×4096 and 4096×11008 (1.27 at 64). This path does not copy B: its 6 × 64 tiles ran as fast
     /// with B's rows 4 KiB apart as otherwise (79–101 GFLOP/s a thread at k = 8–32, Zen 4), so the packed limit is
     /// the same.
     /// </summary>
@@ -68,7 +69,7 @@ internal sealed record CpuRouteLimits(
         TransposedWeightFrom: 6,
         TransposedWeightWithoutOneDnnFrom: 16,
         LargeOperandFloats: 1L << 22,
-        GradientFromMemoryKernelsUpTo: 8,
+        GradientFromMemoryKernelsUpTo: 32,
         BroadcastFromMemoryWithoutOneDnnUpTo: int.MaxValue,
         BroadcastOpenBlasOverOneDnn: false);
 

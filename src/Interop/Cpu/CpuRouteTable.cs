@@ -16,7 +16,7 @@ namespace BlasLinear.Backends;
 /// without oneDNN the kernels to 255, then OpenBLAS.</item>
 /// <item>A·B (X·W): the kernels to batch 7, then oneDNN; without oneDNN the kernels at every batch.</item>
 /// <item>Aᵀ·B (dW): the kernels to batch 32, then oneDNN; without oneDNN the kernels at every batch.</item>
-/// <item>Operands past 16 MiB: A·B on the kernels at batch 1 only (one row streamed), Aᵀ·B to batch 8.</item>
+/// <item>Operands past 16 MiB: A·B on the kernels at batch 1 only (one row streamed), Aᵀ·B to batch 32.</item>
 /// <item>Aᵀ·Bᵀ: OpenBLAS. Any product under 32,768 multiply-adds: the kernels.</item>
 /// <item>Without kernels (a CPU with neither AVX2+FMA nor AVX-512) the kernels' rows go to oneDNN where it is
 /// present, to OpenBLAS otherwise.</item>
