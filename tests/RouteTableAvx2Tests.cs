@@ -93,15 +93,15 @@ public class RouteTableAvx2Tests
     {
         CpuRouteTable both = Table(CpuProviderSet.Both), kernels = Table(CpuProviderSet.Kernels);
 
-        // With oneDNN, past 16 MiB: A·B on the kernels at batch 1 only, as on AVX-512, Aᵀ·B to batch 4; within
+        // With oneDNN, past 16 MiB: A·B on the kernels at batch 1 only, as on AVX-512, Aᵀ·B to batch 8; within
         // 16 MiB A·B goes from the kernels to OpenBLAS, which leads oneDNN's AVX2 A·B.
         Assert.Equal(Route.KernelsAb, both.Choose(NoTrans, NoTrans, 1, 4096, 4096));
         Assert.Equal(Route.OneDnn, both.Choose(NoTrans, NoTrans, 2, 4096, 4096));
         Assert.Equal(Route.KernelsAb, both.Choose(NoTrans, NoTrans, 24, 2048, 2048));
         Assert.Equal(Route.OpenBlas, both.Choose(NoTrans, NoTrans, 25, 2048, 2048));
         Assert.Equal(Route.OneDnn, both.Choose(NoTrans, NoTrans, 512, 2049, 2048));
-        Assert.Equal(Route.KernelsAtb, both.Choose(Trans, NoTrans, 4096, 4096, 4));
-        Assert.Equal(Route.OneDnn, both.Choose(Trans, NoTrans, 4096, 4096, 5));
+        Assert.Equal(Route.KernelsAtb, both.Choose(Trans, NoTrans, 4096, 4096, 8));
+        Assert.Equal(Route.OneDnn, both.Choose(Trans, NoTrans, 4096, 4096, 9));
         // Without oneDNN, past 16 MiB: A·B on the kernels to batch 2 (OpenBLAS leads from 4), Aᵀ·B at batch 1.
         Assert.Equal(Route.KernelsAb, kernels.Choose(NoTrans, NoTrans, 2, 4096, 4096));
         Assert.Equal(Route.OpenBlas, kernels.Choose(NoTrans, NoTrans, 3, 4096, 4096));
@@ -143,7 +143,7 @@ public class RouteTableAvx2Tests
     [Theory]
     [InlineData(CpuProviderSet.Both,
         "auto: A·Bᵀ kernels to batch 12, oneDNN swapped to 63, then oneDNN; A·B kernels to batch 24, then OpenBLAS; Aᵀ·B kernels to batch 5 (to 16 with B's rows 4 KiB apart), then oneDNN "
-        + "(operands past 16 MiB: A·B kernels at batch 1, Aᵀ·B to 4); kernels under 32768 multiply-adds")]
+        + "(operands past 16 MiB: A·B kernels at batch 1, Aᵀ·B to 8); kernels under 32768 multiply-adds")]
     [InlineData(CpuProviderSet.Kernels,
         "auto: A·Bᵀ kernels to batch 24, then OpenBLAS; A·B kernels to batch 24, then OpenBLAS (past 16 MiB to batch 2, then OpenBLAS), "
         + "Aᵀ·B to batch 8, then OpenBLAS (to 16 with B's rows 4 KiB apart) (Aᵀ·B past 16 MiB: kernels at batch 1, then OpenBLAS)")]

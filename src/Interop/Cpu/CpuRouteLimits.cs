@@ -90,8 +90,11 @@ internal sealed record CpuRouteLimits(
     /// from 12, or from 17 where B is copied (the kernels won 13 of 16 pairs at 12–16 against OpenBLAS's Haswell
     /// kernels, 5 of 8 at 24). X·W never beats X·Wᵀ by a margin that pays for the copy. 16 MiB as on AVX-512: the
     /// kernels' A·B wins to 16 MiB and loses from 31 MiB, far above the 1 MiB L2, so the limit is the last-level
-    /// cache's, which this machine misreports. Past it their Aᵀ·B leads oneDNN to batch 4 (Zen 5: 1.06–1.1 times
-    /// at k = 2–4; Zen 4, oneDNN held to AVX2: a tie at 2, 1.3 times at 4, 0.8–0.9 from 8).
+    /// cache's, which this machine misreports. Past it their Aᵀ·B leads oneDNN to batch 8 since the kernels prefetch
+    /// the gradient (Zen 4, oneDNN held to AVX2, two threads: 1.5–1.8 times at k = 4–8 on 4096×4096, 11008×4096 and
+    /// 4096×11008, and every layer backward at batch 8 1.04–1.43 times as fast; at 16 the products led 1.1–1.4 times
+    /// but the ParameterLinear backwards ran 0.84–0.98 times; before the prefetch the limit was 4, from a tie at 2
+    /// and 1.3 times at 4, with 1.06–1.1 at k = 2–4 on a Zen 5).
     /// </summary>
     public static readonly CpuRouteLimits Avx2 = new(
         DotKernelsUpTo: 12,
@@ -106,7 +109,7 @@ internal sealed record CpuRouteLimits(
         TransposedWeightFrom: int.MaxValue,
         TransposedWeightWithoutOneDnnFrom: int.MaxValue,
         LargeOperandFloats: 1L << 22,
-        GradientFromMemoryKernelsUpTo: 4,
+        GradientFromMemoryKernelsUpTo: 8,
         BroadcastFromMemoryWithoutOneDnnUpTo: 2,
         BroadcastOpenBlasOverOneDnn: true);
 
