@@ -102,12 +102,12 @@ public class RouteTableAvx2Tests
         Assert.Equal(Route.OneDnn, both.Choose(NoTrans, NoTrans, 512, 2049, 2048));
         Assert.Equal(Route.KernelsAtb, both.Choose(Trans, NoTrans, 4096, 4096, 8));
         Assert.Equal(Route.OneDnn, both.Choose(Trans, NoTrans, 4096, 4096, 9));
-        // Without oneDNN, past 16 MiB: A·B on the kernels to batch 2 (OpenBLAS leads from 4), Aᵀ·B at batch 1.
+        // Without oneDNN, past 16 MiB: A·B on the kernels to batch 2 (OpenBLAS leads from 4), Aᵀ·B to batch 8.
         Assert.Equal(Route.KernelsAb, kernels.Choose(NoTrans, NoTrans, 2, 4096, 4096));
         Assert.Equal(Route.OpenBlas, kernels.Choose(NoTrans, NoTrans, 3, 4096, 4096));
         Assert.Equal(Route.KernelsAb, kernels.Choose(NoTrans, NoTrans, 24, 2048, 2048));
-        Assert.Equal(Route.KernelsAtb, kernels.Choose(Trans, NoTrans, 4096, 4096, 1));
-        Assert.Equal(Route.OpenBlas, kernels.Choose(Trans, NoTrans, 4096, 4096, 2));
+        Assert.Equal(Route.KernelsAtb, kernels.Choose(Trans, NoTrans, 4096, 4096, 8));
+        Assert.Equal(Route.OpenBlas, kernels.Choose(Trans, NoTrans, 4096, 4096, 9));
         Assert.Equal(Route.KernelsAtb, kernels.Choose(Trans, NoTrans, 2048, 2048, 8));
 
         // Products under 32,768 multiply-adds stay on the kernels at any batch.
@@ -146,7 +146,7 @@ public class RouteTableAvx2Tests
         + "(operands past 16 MiB: A·B kernels at batch 1, Aᵀ·B to 8); kernels under 32768 multiply-adds")]
     [InlineData(CpuProviderSet.Kernels,
         "auto: A·Bᵀ kernels to batch 24, then OpenBLAS; A·B kernels to batch 24, then OpenBLAS (past 16 MiB to batch 2, then OpenBLAS), "
-        + "Aᵀ·B to batch 8, then OpenBLAS (to 16 with B's rows 4 KiB apart) (Aᵀ·B past 16 MiB: kernels at batch 1, then OpenBLAS)")]
+        + "Aᵀ·B to batch 8, then OpenBLAS (to 16 with B's rows 4 KiB apart) (Aᵀ·B past 16 MiB: kernels to batch 8, then OpenBLAS)")]
     public void Routing_line_is_the_documented_one(CpuProviderSet present, string expected) =>
         Assert.Equal(expected, Table(present).Describe());
 

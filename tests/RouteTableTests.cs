@@ -155,11 +155,11 @@ public class RouteTableTests
             new(auto, both, Trans, NoTrans, 2048, 2049, 33, Route.OneDnn),
             new(auto, both, NoTrans, Trans, 1, 4096, 4096, Route.KernelsAbt),
             new(auto, both, NoTrans, Trans, 64, 4096, 4096, Route.OneDnn),
-            // Without oneDNN the kernels keep A·B at every batch, and OpenBLAS takes Aᵀ·B from memory from batch 2.
+            // Without oneDNN the kernels keep A·B at every batch, and OpenBLAS takes Aᵀ·B from memory from batch 9.
             new(auto, kernels, NoTrans, NoTrans, 4, 4096, 4096, Route.KernelsAb),
             new(auto, kernels, NoTrans, NoTrans, 512, 4096, 4096, Route.KernelsAb),
-            new(auto, kernels, Trans, NoTrans, 4096, 4096, 1, Route.KernelsAtb),
-            new(auto, kernels, Trans, NoTrans, 4096, 4096, 2, Route.OpenBlas),
+            new(auto, kernels, Trans, NoTrans, 4096, 4096, 8, Route.KernelsAtb),
+            new(auto, kernels, Trans, NoTrans, 4096, 4096, 9, Route.OpenBlas),
             new(auto, kernels, Trans, NoTrans, 2048, 2048, 512, Route.KernelsAtb),
             new(auto, oneDnn, NoTrans, NoTrans, 1, 4096, 4096, Route.OneDnn),
             new(auto, none, Trans, NoTrans, 4096, 4096, 1, Route.OpenBlas),
@@ -207,7 +207,7 @@ public class RouteTableTests
                 "auto: A·Bᵀ kernels to batch 24, oneDNN swapped to 63, then oneDNN; A·B kernels to batch 7, Aᵀ·B to 32, then oneDNN "
                 + "(operands past 16 MiB: A·B kernels at batch 1, Aᵀ·B to 32); kernels under 32768 multiply-adds" },
             { CpuRouting.Auto, CpuProviderSet.Kernels,
-                "auto: A·Bᵀ kernels to batch 255, then OpenBLAS; A·B and Aᵀ·B kernels at every batch (Aᵀ·B past 16 MiB: kernels at batch 1, then OpenBLAS)" },
+                "auto: A·Bᵀ kernels to batch 255, then OpenBLAS; A·B and Aᵀ·B kernels at every batch (Aᵀ·B past 16 MiB: kernels to batch 8, then OpenBLAS)" },
             { CpuRouting.Auto, CpuProviderSet.OneDnn, "auto: oneDNN for every product but Aᵀ·Bᵀ (no kernels for this CPU)" },
             { CpuRouting.Auto, CpuProviderSet.None, "auto: OpenBLAS for every product (no kernels, no oneDNN)" },
         };
@@ -267,8 +267,8 @@ public class RouteTableTests
         Assert.Equal(Route.KernelsAb, table.Choose(NoTrans, NoTrans, 512, 1024, 1024));
         Assert.Equal(Route.KernelsAtb, table.Choose(Trans, NoTrans, 1024, 1024, 512));
         Assert.Equal(Route.KernelsAb, table.Choose(NoTrans, NoTrans, 4, 4096, 4096));
-        Assert.Equal(Route.KernelsAtb, table.Choose(Trans, NoTrans, 4096, 4096, 1));
-        Assert.Equal(Route.OpenBlas, table.Choose(Trans, NoTrans, 4096, 4096, 2));
+        Assert.Equal(Route.KernelsAtb, table.Choose(Trans, NoTrans, 4096, 4096, 8));
+        Assert.Equal(Route.OpenBlas, table.Choose(Trans, NoTrans, 4096, 4096, 9));
 
         CpuRouteTable neither = Table(CpuRouting.Auto, CpuProviderSet.None);
         CpuRouteTable oneDnnOnly = Table(CpuRouting.Auto, CpuProviderSet.OneDnn);

@@ -25,6 +25,8 @@ namespace BlasLinear.Backends;
 /// kernels up to this batch, with oneDNN present.</param>
 /// <param name="BroadcastFromMemoryWithoutOneDnnUpTo">A·B with the weight past <paramref name="LargeOperandFloats"/>
 /// on the kernels up to this batch, without oneDNN.</param>
+/// <param name="GradientFromMemoryWithoutOneDnnUpTo">Aᵀ·B with the gradient past <paramref name="LargeOperandFloats"/>
+/// on the kernels up to this batch, without oneDNN (OpenBLAS after).</param>
 /// <param name="BroadcastOpenBlasOverOneDnn">A·B past <paramref name="BroadcastKernelsUpTo"/> (and within
 /// <paramref name="LargeOperandFloats"/>) goes to OpenBLAS even with oneDNN present.</param>
 internal sealed record CpuRouteLimits(
@@ -42,6 +44,7 @@ internal sealed record CpuRouteLimits(
     long LargeOperandFloats,
     int GradientFromMemoryKernelsUpTo,
     int BroadcastFromMemoryWithoutOneDnnUpTo,
+    int GradientFromMemoryWithoutOneDnnUpTo,
     bool BroadcastOpenBlasOverOneDnn)
 {
     /// <summary>
@@ -52,7 +55,10 @@ internal sealed record CpuRouteLimits(
     /// at 4096×4096 (64 MiB) their A·B loses from batch 2. Past 16 MiB their Aᵀ·B leads oneDNN to batch 32, as from
     /// cache: on the Zen 5 1.14–1.31 times at k = 2–4 and 1.07 at 8 (4096×4096, before the kernels prefetched the
     /// gradient; not measured past 8); on the Zen 4, since that prefetch, 1.6–2.5 times at k = 8–32 on 4096×4096,
-    /// 11008×4096 and 4096×11008 (1.27 at 64). This path does not copy B: its 6 × 64 tiles ran as fast
+    /// 11008×4096 and 4096×11008 (1.27 at 64). Without oneDNN they lead OpenBLAS (its Cooperlake kernels, its
+    /// own two threads) past 16 MiB 1.39–1.93 times at k = 1–16 and 1.08 at 32 (the Zen 5 rows: 1.36–1.49 at
+    /// k = 2–4); at the layer every backward at 2 and 8 gained, at 16 and 32 4096→11008 lost, so to 8 (it was 1).
+    /// This path does not copy B: its 6 × 64 tiles ran as fast
     /// with B's rows 4 KiB apart as otherwise (79–101 GFLOP/s a thread at k = 8–32, Zen 4), so the packed limit is
     /// the same.
     /// </summary>
@@ -71,6 +77,7 @@ internal sealed record CpuRouteLimits(
         LargeOperandFloats: 1L << 22,
         GradientFromMemoryKernelsUpTo: 32,
         BroadcastFromMemoryWithoutOneDnnUpTo: int.MaxValue,
+        GradientFromMemoryWithoutOneDnnUpTo: 8,
         BroadcastOpenBlasOverOneDnn: false);
 
     /// <summary>
@@ -94,7 +101,9 @@ internal sealed record CpuRouteLimits(
     /// the gradient (Zen 4, oneDNN held to AVX2, two threads: 1.5–1.8 times at k = 4–8 on 4096×4096, 11008×4096 and
     /// 4096×11008, and every layer backward at batch 8 1.04–1.43 times as fast; at 16 the products led 1.1–1.4 times
     /// but the ParameterLinear backwards ran 0.84–0.98 times; before the prefetch the limit was 4, from a tie at 2
-    /// and 1.3 times at 4, with 1.06–1.1 at k = 2–4 on a Zen 5).
+    /// and 1.3 times at 4, with 1.06–1.1 at k = 2–4 on a Zen 5). Without oneDNN they lead OpenBLAS's Haswell kernels
+    /// past 16 MiB to batch 16 (two threads, Zen 4: 1.07–1.93 times at k = 1–16, 0.87 at 32); at the layer every
+    /// backward at 8 gained, at 2 and 16 some lost, so to 8 (it was 1).
     /// </summary>
     public static readonly CpuRouteLimits Avx2 = new(
         DotKernelsUpTo: 12,
@@ -111,6 +120,7 @@ internal sealed record CpuRouteLimits(
         LargeOperandFloats: 1L << 22,
         GradientFromMemoryKernelsUpTo: 8,
         BroadcastFromMemoryWithoutOneDnnUpTo: 2,
+        GradientFromMemoryWithoutOneDnnUpTo: 8,
         BroadcastOpenBlasOverOneDnn: true);
 
     /// <summary>The limits measured for <paramref name="isa"/>.</summary>

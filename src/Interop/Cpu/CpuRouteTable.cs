@@ -31,9 +31,9 @@ internal sealed class CpuRouteTable
 
     /// <summary>
     /// The batch up to which A·B with the weight past <see cref="CpuRouteLimits.LargeOperandFloats"/> stays on the
-    /// kernels (and Aᵀ·B without oneDNN): at batch 1 they stream it as one sequence, faster than oneDNN's and
-    /// OpenBLAS's blocking; from batch 2 those lead or tie (docs/cpu-routes.md). Aᵀ·B with oneDNN present:
-    /// <see cref="CpuRouteLimits.GradientFromMemoryKernelsUpTo"/>.
+    /// kernels with oneDNN present: at batch 1 they stream it as one sequence, faster than oneDNN's blocking; from
+    /// batch 2 oneDNN leads or ties on the Zen 5 (docs/cpu-routes.md). Aᵀ·B: <see cref="CpuRouteLimits.GradientFromMemoryKernelsUpTo"/>,
+    /// and without oneDNN <see cref="CpuRouteLimits.GradientFromMemoryWithoutOneDnnUpTo"/>.
     /// </summary>
     internal const int FromMemoryKernelsUpTo = 1;
 
@@ -137,7 +137,7 @@ internal sealed class CpuRouteTable
                 + $"kernels under {SingleThreadBelow} multiply-adds"),
             (true, false) => string.Create(CultureInfo.InvariantCulture,
                 $"auto: A·Bᵀ kernels to batch {Limits.DotKernelsWithoutOneDnnUpTo}, then OpenBLAS; {BroadcastsWithoutOneDnn()} "
-                + $"(Aᵀ·B past {Limits.LargeOperandFloats * sizeof(float) >> 20} MiB: kernels at batch {FromMemoryKernelsUpTo}, then OpenBLAS)"),
+                + $"(Aᵀ·B past {Limits.LargeOperandFloats * sizeof(float) >> 20} MiB: kernels {UpTo(Limits.GradientFromMemoryWithoutOneDnnUpTo)})"),
             (false, true) => "auto: oneDNN for every product but Aᵀ·Bᵀ (no kernels for this CPU)",
             _ => "auto: OpenBLAS for every product (no kernels, no oneDNN)",
         },
@@ -237,9 +237,9 @@ internal sealed class CpuRouteTable
                 return !ta && !fromMemory && Limits.BroadcastOpenBlasOverOneDnn ? Route.OpenBlas : Route.OneDnn;
             }
 
-            // No oneDNN: the kernels up to the limits measured against OpenBLAS; a gradient from memory at batch 1.
+            // No oneDNN: the kernels up to the limits measured against OpenBLAS.
             int withoutOneDnnUpTo = ta
-                ? (fromMemory ? FromMemoryKernelsUpTo
+                ? (fromMemory ? Limits.GradientFromMemoryWithoutOneDnnUpTo
                     : packed ? Limits.GradientKernelsPackedWithoutOneDnnUpTo : Limits.GradientKernelsWithoutOneDnnUpTo)
                 : (fromMemory ? Limits.BroadcastFromMemoryWithoutOneDnnUpTo : Limits.BroadcastKernelsWithoutOneDnnUpTo);
             return HasKernels && batch <= withoutOneDnnUpTo ? kernels : Route.OpenBlas;
