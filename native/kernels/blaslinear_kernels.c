@@ -313,7 +313,7 @@ static BLK_TARGET void avx512_sgemm_atb(int m, int n, int k, float alpha, const 
         atb_rows(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
-    const int prefetch_c = (long)m * n >= ATB_PREFETCH_FROM_FLOATS;
+    const int prefetch_c = atb_prefetches_c(m, n);
     for (int i = 0; i < m; i += ATB_ROW_BLOCK) {
         const int mr = m - i < ATB_ROW_BLOCK ? m - i : ATB_ROW_BLOCK;
         const int step = 16 * op_ab_vectors(mr);

@@ -310,7 +310,7 @@ AVX2_TARGET void avx2_sgemm_atb(int m, int n, int k, float alpha, const float* a
         packed = atb_pack(panels, k, b, ldb);
     /* A full tile's rows of B: panel j / ATB_PANEL_WIDTH of the copy, or B itself. */
     const int ldt = packed ? ATB_PANEL_WIDTH : ldb;
-    const int prefetch_c = (long)m * n >= ATB_PREFETCH_FROM_FLOATS;
+    const int prefetch_c = atb_prefetches_c(m, n);
     for (int i = 0; i < m; i += ATB_ROW_BLOCK) {
         const int mr = m - i < ATB_ROW_BLOCK ? m - i : ATB_ROW_BLOCK;
         const int step = 8 * op_ab_vectors(mr);

@@ -41,6 +41,8 @@ void avx2_transpose(int rows, int cols, const float* src, int lds, float beta, f
  * weight in A·B. */
 #define ATB_PREFETCH_FROM_FLOATS (1L << 20)
 #define ATB_PREFETCH_COLUMNS 256
+/* Whether an Aᵀ·B slice whose C is m × n prefetches C (ATB_PREFETCH_FROM_FLOATS). */
+static inline int atb_prefetches_c(int m, int n) { return (long)m * n >= ATB_PREFETCH_FROM_FLOATS; }
 /* Prefetches the lines of the tile ATB_PREFETCH_COLUMNS columns after the one at (i, j) of an m × n C. */
 static inline __attribute__((always_inline)) void atb_prefetch_c(const float* c, ptrdiff_t ldc, int m, int n, int i,
                                                                  int j, int rows, int cols)

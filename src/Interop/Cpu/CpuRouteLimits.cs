@@ -19,8 +19,9 @@ namespace BlasLinear.Backends;
 /// <param name="TransposedWeightFrom">X·W beats X·Wᵀ from this batch, with oneDNN present.</param>
 /// <param name="TransposedWeightWithoutOneDnnFrom">X·W beats X·Wᵀ from this batch, with the kernels alone.</param>
 /// <param name="LargeOperandFloats">Past this many floats the big operand of A·B and Aᵀ·B streams from memory:
-/// A·B on the kernels at batch 1 only (<see cref="CpuRouteTable.FromMemoryKernelsUpTo"/>), Aᵀ·B up to
-/// <paramref name="GradientFromMemoryKernelsUpTo"/>.</param>
+/// with oneDNN, A·B on the kernels at batch 1 only (<see cref="CpuRouteTable.FromMemoryKernelsUpTo"/>), Aᵀ·B up to
+/// <paramref name="GradientFromMemoryKernelsUpTo"/>; without it, up to <paramref name="BroadcastFromMemoryWithoutOneDnnUpTo"/>
+/// and <paramref name="GradientFromMemoryWithoutOneDnnUpTo"/>.</param>
 /// <param name="GradientFromMemoryKernelsUpTo">Aᵀ·B with the gradient past <paramref name="LargeOperandFloats"/> on the
 /// kernels up to this batch, with oneDNN present.</param>
 /// <param name="BroadcastFromMemoryWithoutOneDnnUpTo">A·B with the weight past <paramref name="LargeOperandFloats"/>

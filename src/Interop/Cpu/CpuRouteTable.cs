@@ -210,9 +210,9 @@ internal sealed class CpuRouteTable
         {
             int batch = ta ? k : m;
             // Past Limits.LargeOperandFloats the big operand (the weight of A·B, the gradient C of Aᵀ·B) streams from
-            // memory: oneDNN's and OpenBLAS's blocking is then faster for A·B, except at batch 1, where the kernels
-            // stream it as one sequence; the kernels' Aᵀ·B leads oneDNN to a batch of each path's own
-            // (docs/cpu-routes.md).
+            // memory, and each provider pair has limits of its own there: oneDNN's A·B from batch 2 (at batch 1 the
+            // kernels stream the weight as one sequence), the kernels' Aᵀ·B to a batch of each path's own, with
+            // oneDNN and without (docs/cpu-routes.md).
             bool fromMemory = (ta ? (long)m * n : (long)k * n) > Limits.LargeOperandFloats;
             // Aᵀ·B whose B the AVX2 kernels copy into panels (its rows a multiple of 4 KiB apart) has limits of its own.
             bool packed = ta && CopiesB(m, n, k, ldb);
