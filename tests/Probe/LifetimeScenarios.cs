@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using BlasLinear.Backends;
 
@@ -134,6 +135,9 @@ public static class LifetimeScenarios
     /// Forwards on four threads while this thread prepares and unprepares the layer and reloads its weights:
     /// a data race the layer documents, which must never end the process or corrupt memory. A forward may
     /// throw ObjectDisposedException (the prepared weight it took was released); any other exception fails.
+    /// The changes start once every thread has finished a first forward (on a GPU a thread's first call
+    /// makes its cuBLAS handle and staging buffers, which takes longer than 400 changes), and go on until
+    /// the threads have forwarded 400 more times, so the race is run wherever the scenario runs.
     /// </summary>
     public static int PreparationRace(BackendPreference preference)
     {
@@ -143,9 +147,13 @@ public static class LifetimeScenarios
         Array.Fill(x, 0.5f);
         int stop = 0, other = 0;
         long forwards = 0, disposedSeen = 0;
-        var workers = Enumerable.Range(0, 4).Select(t => new Thread(() =>
+        const int Threads = 4, Changes = 400, RacedForwards = 400;
+        using var warm = new CountdownEvent(Threads);
+        var workers = Enumerable.Range(0, Threads).Select(t => new Thread(() =>
         {
             var y = new float[(t + 1) * 8 * 192];
+            layer.Forward(x.AsSpan(0, (t + 1) * 8 * 256), y);
+            warm.Signal();
             while (Volatile.Read(ref stop) == 0)
             {
                 try
@@ -165,12 +173,15 @@ public static class LifetimeScenarios
             }
         })).ToList();
         workers.ForEach(w => w.Start());
-        for (int i = 0; i < 400; i++)
+        warm.Wait();
+        var limit = Stopwatch.StartNew();
+        int changes = 0;
+        for (; changes < Changes || (Interlocked.Read(ref forwards) < RacedForwards && limit.Elapsed.TotalSeconds < 30); changes++)
         {
             layer.PrepareForInference();
-            if (i % 4 == 0)
+            if (changes % 4 == 0)
             {
-                layer.ResetParameters(seed: i);
+                layer.ResetParameters(seed: changes);
             }
 
             layer.PrepareForTraining();
@@ -178,7 +189,7 @@ public static class LifetimeScenarios
 
         Volatile.Write(ref stop, 1);
         workers.ForEach(w => w.Join());
-        Console.Error.WriteLine($"preparation race on {backend.Kind}: {forwards} forwards, {disposedSeen} ObjectDisposedException, {other} other exceptions");
-        return other == 0 && forwards > 0 ? 0 : 1;
+        Console.Error.WriteLine($"preparation race on {backend.Kind}: {changes} changes, {forwards} forwards, {disposedSeen} ObjectDisposedException, {other} other exceptions");
+        return other == 0 && forwards >= RacedForwards ? 0 : 1;
     }
 }
