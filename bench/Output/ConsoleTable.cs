@@ -11,8 +11,9 @@ internal static class ConsoleTable
     {
         ArgumentNullException.ThrowIfNull(result);
         var table = new Table().Border(TableBorder.Rounded);
+        string devices = string.Concat(result.DeviceCeilings.Select(d => $"; {d.Backend} peak {Formats.Gflops(d.Peak.Gflops)} GFLOP/s (its sgemm n={d.Peak.Size})"));
         table.Title = new TableTitle(
-            $"GFLOP/s, median of {result.Options.Pairs} interleaved samples; peak {Formats.Gflops(result.Peak.Gflops)} GFLOP/s (sgemm n={result.Peak.Size}); of_roofline = roofline time / median time");
+            $"GFLOP/s, median of {result.Options.Pairs} interleaved samples; peak {Formats.Gflops(result.Peak.Gflops)} GFLOP/s (sgemm n={result.Peak.Size}){devices}; of_roofline = roofline time / median time");
         foreach (string header in ResultRows.Headers(result))
         {
             var column = new TableColumn(new Text(header));

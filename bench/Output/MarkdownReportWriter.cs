@@ -31,6 +31,12 @@ internal static class MarkdownReportWriter
         }
 
         md.AppendLine(Invariant, $"- peak: **{Formats.Gflops(result.Peak.Gflops)} GFLOP/s**, the best of {result.Peak.Samples.Count} runs of the floor's square `cblas_sgemm` with n = {result.Peak.Size}, half at the start of the run and half at the end (median {Formats.Gflops(result.Peak.Summary.Median)}, min {Formats.Gflops(result.Peak.Summary.Min)})");
+        foreach (BackendCeilings device in result.DeviceCeilings)
+        {
+            PeakMeasurement peak = device.Peak;
+            md.AppendLine(Invariant, $"- peak of backend `{device.Backend}`: **{Formats.Gflops(peak.Gflops)} GFLOP/s**, the best of {peak.Samples.Count} runs of its own square sgemm on its own buffers with n = {peak.Size}, half at the start of the run and half at the end (median {Formats.Gflops(peak.Summary.Median)}, min {Formats.Gflops(peak.Summary.Min)}); its rows are measured against this peak and its own floor");
+        }
+
         md.AppendLine();
 
         foreach (BackendInfo backend in result.Backends)
@@ -79,6 +85,9 @@ internal static class MarkdownReportWriter
               of its minimum bytes over the read bandwidth measured at its footprint and its flops over the peak
               (see "Roofline" below). 1.00 is as fast as those two ceilings allow, at any batch.
             - The floor and the backend run in one process on one OpenBLAS with the same thread count.
+            - A backend with memory of its own (`cuda`) has its own floor, the same GEMM calls made straight on
+              the backend (its `Gemm`, on its own buffers, no layer), and its own peak and read bandwidth (see
+              "Roofline"): its ratio is the layer's cost over its library, and its of_roofline is against its ceilings.
             """).AppendLine();
 
         md.AppendLine("## Results").AppendLine();

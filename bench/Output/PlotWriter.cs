@@ -23,14 +23,14 @@ internal static class PlotWriter
         {
             string name = $"{group.Key.Backend}-{group.Key.Shape.FileToken}-{(group.Key.Layer == LayerForm.Linear ? "linear" : "parameterlinear")}.png";
             string path = Path.Combine(directory, name);
-            Write([.. group], result.Peak.Gflops, path);
+            Write([.. group], result.PeakFor(group.Key.Backend), result.DeviceCeilings.Any(d => d.Backend == group.Key.Backend), path);
             files.Add(path);
         }
 
         return files;
     }
 
-    private static void Write(IReadOnlyList<PointResult> points, double peak, string path)
+    private static void Write(IReadOnlyList<PointResult> points, double peak, bool deviceFloor, string path)
     {
         PointResult first = points[0];
         bool withPrecision = points.Any(p => p.Point.Precision != WeightPrecision.Float32);
@@ -54,7 +54,7 @@ internal static class PlotWriter
             if (floorsDrawn.Add(point.FloorOp))
             {
                 var floor = plot.Add.Scatter(xs, [.. ordered.Select(p => p.Floor.Median)], color.WithAlpha(0.45));
-                floor.LegendText = $"floor {kind} (cblas_sgemm)";
+                floor.LegendText = deviceFloor ? $"floor {kind} (raw sgemm on {first.Backend})" : $"floor {kind} (cblas_sgemm)";
                 floor.LinePattern = LinePattern.Dashed;
                 floor.LineWidth = 5;
                 floor.MarkerSize = 0;

@@ -20,12 +20,20 @@ internal static class RooflineReport
     {
         ArgumentNullException.ThrowIfNull(result);
         var notes = new List<string>();
-        PointResult[] compute = [.. result.Points.Where(r => r.OfRoofline > 1 && r.Roofline.Bound == RooflineBound.Compute)];
+        var devices = result.DeviceCeilings.Select(d => d.Backend).ToHashSet();
+        PointResult[] compute = [.. result.Points.Where(r => r.OfRoofline > 1 && r.Roofline.Bound == RooflineBound.Compute && !devices.Contains(r.Backend))];
+        PointResult[] deviceCompute = [.. result.Points.Where(r => r.OfRoofline > 1 && r.Roofline.Bound == RooflineBound.Compute && devices.Contains(r.Backend))];
         PointResult[] memory = [.. result.Points.Where(r => r.OfRoofline > 1 && r.Roofline.Bound == RooflineBound.Memory)];
         if (compute.Length > 0)
         {
             notes.Add(string.Create(Invariant,
                 $"{compute.Length} compute-bound row(s) exceed their roofline (of_roofline up to {Formats.Ratio(compute.Max(r => r.OfRoofline))}): the compute peak of {Formats.Gflops(result.Peak.Gflops)} GFLOP/s is not the machine's real ceiling. It is OpenBLAS's square sgemm with the kernel OpenBLAS runs here (OPENBLAS_CORETYPE: {MachineInfo.Variable("OPENBLAS_CORETYPE")}), and the layer's routes (oneDNN, BlasLinear's AVX-512 kernels) can run faster code than that."));
+        }
+
+        if (deviceCompute.Length > 0)
+        {
+            notes.Add(string.Create(Invariant,
+                $"{deviceCompute.Length} compute-bound row(s) of {string.Join(", ", deviceCompute.Select(r => r.Backend).Distinct())} exceed their roofline (of_roofline up to {Formats.Ratio(deviceCompute.Max(r => r.OfRoofline))}): the backend's own square sgemm at n = {result.DeviceCeilings[0].Peak.Size} ran slower than its library's choice for those shapes, so that peak is below the device's real ceiling."));
         }
 
         if (memory.Length > 0)
@@ -35,6 +43,19 @@ internal static class RooflineReport
         }
 
         return notes;
+    }
+
+    private static void AppendBandwidth(StringBuilder md, BandwidthMeasurement bandwidth)
+    {
+        md.AppendLine("| footprint | bytes | GB/s (best) | samples (GB/s) |");
+        md.AppendLine("|---:|---:|---:|---|");
+        foreach (long footprint in bandwidth.Footprints)
+        {
+            string samples = string.Join(", ", bandwidth.Samples[footprint].Select(Formats.Gbps));
+            md.AppendLine(Invariant, $"| {Formats.Bytes(footprint)} | {footprint} | {Formats.Gbps(bandwidth.BytesPerSecond(footprint))} | {samples} |");
+        }
+
+        md.AppendLine();
     }
 
     public static void Append(StringBuilder md, SweepResult result)
@@ -61,16 +82,20 @@ internal static class RooflineReport
             md.AppendLine(Invariant, $"**Note:** {note}").AppendLine();
         }
 
-        md.AppendLine("### Read bandwidth per footprint").AppendLine();
-        md.AppendLine("| footprint | bytes | GB/s (best) | samples (GB/s) |");
-        md.AppendLine("|---:|---:|---:|---|");
-        foreach (long footprint in bandwidth.Footprints)
+        if (bandwidth.Footprints.Count > 0)
         {
-            string samples = string.Join(", ", bandwidth.Samples[footprint].Select(Formats.Gbps));
-            md.AppendLine(Invariant, $"| {Formats.Bytes(footprint)} | {footprint} | {Formats.Gbps(bandwidth.BytesPerSecond(footprint))} | {samples} |");
+            md.AppendLine("### Read bandwidth per footprint").AppendLine();
+            AppendBandwidth(md, bandwidth);
         }
 
-        md.AppendLine();
+        foreach (BackendCeilings device in result.DeviceCeilings)
+        {
+            md.AppendLine(Invariant, $"### Backend `{device.Backend}`: its own ceilings").AppendLine();
+            md.AppendLine(Invariant, $"- compute peak: **{Formats.Gflops(device.Peak.Gflops)} GFLOP/s**, its own square sgemm on its own buffers (n = {device.Peak.Size}).");
+            md.AppendLine(Invariant, $"- read bandwidth: one sgemv (y = A·x, A of 16 KiB rows) reading a matrix of each footprint on the backend, launch included, the best of {device.Bandwidth.Repetitions} timed repetitions of 256 MiB or more, at the start of the run and at its end. At small footprints the launch, not the memory, sets this figure, as it sets the layer's own time there.").AppendLine();
+            AppendBandwidth(md, device.Bandwidth);
+        }
+
         md.AppendLine("### Roofline per point").AppendLine();
         bool withBackend = result.Backends.Count > 1;
         bool withPrecision = ResultRows.ShowsPrecision(result);

@@ -61,6 +61,13 @@ internal static class SweepCommand
         {
             console.WriteLine($"read bandwidth: {footprints.Count} footprints, {Describe(runner.Bandwidth, footprints[0])} to {Describe(runner.Bandwidth, footprints[^1])} (measured again at the end; the report lists each)");
         }
+
+        foreach (BackendCeilings device in runner.DeviceCeilings)
+        {
+            IReadOnlyList<long> own = device.Bandwidth.Footprints;
+            string reads = own.Count > 0 ? $", read bandwidth (its sgemv) {Describe(device.Bandwidth, own[0])} to {Describe(device.Bandwidth, own[^1])}" : "";
+            console.WriteLine($"backend {device.Backend}, its own ceilings: peak {Formats.Gflops(device.Peak.Gflops)} GFLOP/s (its square sgemm, n = {device.Peak.Size}){reads}");
+        }
         foreach (string note in runner.Notes)
         {
             console.WriteLine($"left out: {note}");

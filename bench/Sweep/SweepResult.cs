@@ -25,7 +25,10 @@ internal sealed record PointResult(string Backend, SweepPoint Point, int Iterati
 /// <summary>What a backend is, as the report shows it.</summary>
 internal sealed record BackendInfo(string Name, BackendDescription Description, int? OpenBlasThreads);
 
-/// <summary>Everything the writers need: the settings, the machine, the peak, the read bandwidth and every point.</summary>
+/// <summary>
+/// Everything the writers need: the settings, the machine, the host's peak and read bandwidth, every
+/// point, and the ceilings of each backend with memory of its own.
+/// </summary>
 internal sealed record SweepResult(
     SweepOptions Options,
     DateTimeOffset Started,
@@ -34,4 +37,23 @@ internal sealed record SweepResult(
     BandwidthMeasurement Bandwidth,
     IReadOnlyList<BackendInfo> Backends,
     IReadOnlyList<string> Notes,
-    IReadOnlyList<PointResult> Points);
+    IReadOnlyList<PointResult> Points)
+{
+    /// <summary>The ceilings of each backend with memory of its own (CUDA); its rows use these, not <see cref="Peak"/> and <see cref="Bandwidth"/>.</summary>
+    public IReadOnlyList<BackendCeilings> DeviceCeilings { get; init; } = [];
+
+    /// <summary>The peak a backend's rows are measured against.</summary>
+    public double PeakFor(string backend) =>
+        DeviceCeilings.FirstOrDefault(d => d.Backend == backend)?.Peak.Gflops ?? Peak.Gflops;
+}
+
+/// <summary>A backend's own ceilings: its peak and its read bandwidth per footprint.</summary>
+internal sealed record BackendCeilings(string Backend, PeakMeasurement Peak, BandwidthMeasurement Bandwidth)
+{
+    /// <summary>Both measurements' samples (the run measures at its start and at its end).</summary>
+    public BackendCeilings Combine(BackendCeilings later)
+    {
+        ArgumentNullException.ThrowIfNull(later);
+        return this with { Peak = Peak.Combine(later.Peak), Bandwidth = Bandwidth.Combine(later.Bandwidth) };
+    }
+}

@@ -6,7 +6,8 @@ namespace BlasLinear.Bench.Sweep;
 /// <summary>
 /// Runs the sweep in two steps: <see cref="Prepare"/> opens the backends, measures the peak, plans the
 /// points (so what was trimmed can be printed before the run) and measures the read bandwidth at each
-/// point's footprint, then <see cref="Run"/> measures the points.
+/// point's footprint, then <see cref="Run"/> measures the points. A backend with memory of its own (CUDA)
+/// gets its own floor and ceilings, measured on it (<see cref="DeviceFloorWorkload"/>, <see cref="DeviceMeasurements"/>).
 /// </summary>
 internal sealed class SweepRunner : IDisposable
 {
@@ -16,7 +17,8 @@ internal sealed class SweepRunner : IDisposable
 
     private SweepRunner(
         SweepOptions options, List<OpenedBackend> backends, List<string> notes,
-        PeakMeasurement peak, SweepPlan plan, BandwidthMeasurement bandwidth, DateTimeOffset started, long startTimestamp)
+        PeakMeasurement peak, SweepPlan plan, BandwidthMeasurement bandwidth, IReadOnlyList<BackendCeilings> deviceCeilings,
+        DateTimeOffset started, long startTimestamp)
     {
         Options = options;
         _backends = backends;
@@ -24,6 +26,7 @@ internal sealed class SweepRunner : IDisposable
         Peak = peak;
         Plan = plan;
         Bandwidth = bandwidth;
+        DeviceCeilings = deviceCeilings;
         _started = started;
         _startTimestamp = startTimestamp;
         TotalPoints = backends.Sum(b => PointsFor(plan, b).Count);
@@ -37,6 +40,9 @@ internal sealed class SweepRunner : IDisposable
 
     /// <summary>The read bandwidth at the start of the run, at every footprint of the plan.</summary>
     public BandwidthMeasurement Bandwidth { get; }
+
+    /// <summary>The peak and read bandwidth of each backend with memory of its own, at the start of the run.</summary>
+    public IReadOnlyList<BackendCeilings> DeviceCeilings { get; }
 
     /// <summary>Backends skipped and why, then the trimmed points.</summary>
     public IReadOnlyList<string> Notes { get; }
@@ -59,8 +65,9 @@ internal sealed class SweepRunner : IDisposable
             var peak = PeakMeasurement.Measure(options.PeakSize, options.PeakRepetitions, options.Seed);
             var plan = SweepPlan.Create(options, peak.Gflops);
             notes.AddRange(plan.Trimmed);
-            var bandwidth = MeasureBandwidth(options, MeasuredPoints(plan, backends));
-            return new SweepRunner(options, backends, notes, peak, plan, bandwidth, started, startTimestamp);
+            var bandwidth = MeasureBandwidth(options, MeasuredPoints(plan, backends.Where(b => !b.OwnMemory)));
+            List<BackendCeilings> devices = [.. backends.Where(b => b.OwnMemory).Select(b => MeasureCeilings(options, plan, b))];
+            return new SweepRunner(options, backends, notes, peak, plan, bandwidth, devices, started, startTimestamp);
         }
         catch
         {
@@ -83,7 +90,7 @@ internal sealed class SweepRunner : IDisposable
             List<SweepPoint> points = PointsFor(Plan, opened);
             if (points.Count > 0)
             {
-                WarmUp(opened.Backend, points[0]);
+                WarmUp(opened, points[0]);
             }
 
             foreach (IReadOnlyList<SweepPoint> group in RoundGroups(points, Options.RoundGroupBytes))
@@ -93,12 +100,21 @@ internal sealed class SweepRunner : IDisposable
         }
 
         PeakMeasurement peak = Peak.Combine(PeakMeasurement.Measure(Options.PeakSize, Options.PeakRepetitions, Options.Seed));
-        BandwidthMeasurement bandwidth = Bandwidth.Combine(MeasureBandwidth(Options, MeasuredPoints(Plan, _backends)));
+        BandwidthMeasurement bandwidth = Bandwidth.Combine(MeasureBandwidth(Options, MeasuredPoints(Plan, _backends.Where(b => !b.OwnMemory))));
+        List<BackendCeilings> devices =
+        [
+            .. DeviceCeilings.Select(start => start.Combine(MeasureCeilings(Options, Plan, _backends.Single(b => b.Info.Name == start.Backend)))),
+        ];
+        var host = new BackendCeilings(string.Empty, peak, bandwidth);
         List<PointResult> final =
         [
-            .. results.Select(r => r with { PeakGflops = peak.Gflops, Roofline = RooflineOf(r.Point, bandwidth, peak.Gflops) }),
+            .. results.Select(r =>
+            {
+                BackendCeilings ceilings = devices.SingleOrDefault(d => d.Backend == r.Backend) ?? host;
+                return r with { PeakGflops = ceilings.Peak.Gflops, Roofline = RooflineOf(r.Point, ceilings.Bandwidth, ceilings.Peak.Gflops) };
+            }),
         ];
-        return new SweepResult(Options, _started, Stopwatch.GetElapsedTime(_startTimestamp), peak, bandwidth, Backends, Notes, final);
+        return new SweepResult(Options, _started, Stopwatch.GetElapsedTime(_startTimestamp), peak, bandwidth, Backends, Notes, final) { DeviceCeilings = devices };
     }
 
     public void Dispose()
@@ -114,18 +130,28 @@ internal sealed class SweepRunner : IDisposable
         [.. plan.Points.Where(p => backend.Precisions.Contains(p.Precision))];
 
     /// <summary>Every point some backend measures, each once.</summary>
-    private static IEnumerable<SweepPoint> MeasuredPoints(SweepPlan plan, List<OpenedBackend> backends) =>
+    private static IEnumerable<SweepPoint> MeasuredPoints(SweepPlan plan, IEnumerable<OpenedBackend> backends) =>
         backends.SelectMany(b => PointsFor(plan, b)).Distinct();
+
+    /// <summary>A backend's own peak (its square sgemm at the options' size) and read bandwidth at its points' footprints.</summary>
+    private static BackendCeilings MeasureCeilings(SweepOptions options, SweepPlan plan, OpenedBackend opened) =>
+        new(opened.Info.Name,
+            DeviceMeasurements.MeasurePeak(opened.Backend, options.PeakSize, options.PeakRepetitions, options.Seed),
+            DeviceMeasurements.MeasureBandwidth(opened.Backend, PointsFor(plan, opened).Select(p => RooflineTraffic.Of(p).FootprintBytes), options.BandwidthRepetitions));
+
+    /// <summary>The raw side of a point: the host's C floor, or for a backend with its own memory its GEMMs on its buffers.</summary>
+    private ITimedWorkload CreateFloor(OpenedBackend opened, SweepPoint point) =>
+        opened.OwnMemory ? DeviceFloorWorkload.Create(point, opened.Backend, Options.Seed) : FloorWorkload.Create(point, Options.Seed);
 
     /// <summary>
     /// Runs the first point of a backend, both sides, for about a second and keeps nothing: the first
     /// points of a run otherwise pay for JIT compilation, thread start-up and clock ramp-up (a quick run
     /// once measured its first floor at 0.5 GFLOP/s against 10 for the same point later).
     /// </summary>
-    private void WarmUp(BlasBackend backend, SweepPoint point)
+    private void WarmUp(OpenedBackend opened, SweepPoint point)
     {
-        using ManagedWorkload managed = ManagedWorkload.Create(point, backend, Options.Seed);
-        using FloorWorkload floor = FloorWorkload.Create(point, Options.Seed);
+        using ManagedWorkload managed = ManagedWorkload.Create(point, opened.Backend, Options.Seed);
+        using ITimedWorkload floor = CreateFloor(opened, point);
         long until = Stopwatch.GetTimestamp() + Stopwatch.Frequency;
         while (Stopwatch.GetTimestamp() < until)
         {
@@ -176,7 +202,7 @@ internal sealed class SweepRunner : IDisposable
     private void MeasureGroup(InterleavedTimer timer, OpenedBackend opened, IReadOnlyList<SweepPoint> group, ISweepObserver observer, List<PointResult> results)
     {
         int first = results.Count;
-        var started = new List<(SweepPoint Point, ManagedWorkload Managed, FloorWorkload Floor, InterleavedPair Pair)>(group.Count);
+        var started = new List<(SweepPoint Point, ManagedWorkload Managed, ITimedWorkload Floor, InterleavedPair Pair)>(group.Count);
         try
         {
             for (int i = 0; i < group.Count; i++)
@@ -184,10 +210,10 @@ internal sealed class SweepRunner : IDisposable
                 SweepPoint point = group[i];
                 observer.PointStarted(opened.Info.Name, point, first + i, TotalPoints);
                 ManagedWorkload managed = ManagedWorkload.Create(point, opened.Backend, Options.Seed);
-                FloorWorkload? floor = null;
+                ITimedWorkload? floor = null;
                 try
                 {
-                    floor = FloorWorkload.Create(point, Options.Seed);
+                    floor = CreateFloor(opened, point);
                     started.Add((point, managed, floor, timer.Start(managed, floor)));
                 }
                 catch
@@ -209,14 +235,14 @@ internal sealed class SweepRunner : IDisposable
 
             foreach ((SweepPoint point, _, _, InterleavedPair pair) in started)
             {
-                PointResult result = ResultOf(opened.Info.Name, point, pair.Samples());
+                PointResult result = ResultOf(opened.Info.Name, point, pair.Samples(), CeilingsOf(opened));
                 results.Add(result);
                 observer.PointFinished(result, results.Count - 1, TotalPoints);
             }
         }
         finally
         {
-            foreach ((_, ManagedWorkload managed, FloorWorkload floor, _) in started)
+            foreach ((_, ManagedWorkload managed, ITimedWorkload floor, _) in started)
             {
                 managed.Dispose();
                 floor.Dispose();
@@ -224,7 +250,11 @@ internal sealed class SweepRunner : IDisposable
         }
     }
 
-    private PointResult ResultOf(string backendName, SweepPoint point, InterleavedSamples samples)
+    /// <summary>The peak and bandwidth a backend's rows are measured against: its own, or the host's.</summary>
+    private BackendCeilings CeilingsOf(OpenedBackend opened) =>
+        opened.OwnMemory ? DeviceCeilings.Single(d => d.Backend == opened.Info.Name) : new BackendCeilings(string.Empty, Peak, Bandwidth);
+
+    private static PointResult ResultOf(string backendName, SweepPoint point, InterleavedSamples samples, BackendCeilings ceilings)
     {
         double managedGflop = point.Flops * samples.FirstIterations / 1e9;
         double floorGflop = point.Flops * samples.SecondIterations / 1e9;
@@ -232,8 +262,8 @@ internal sealed class SweepRunner : IDisposable
             backendName, point, samples.FirstIterations, samples.SecondIterations, samples.FirstSeconds.Count,
             Summary.Of([.. samples.FirstSeconds.Select(s => managedGflop / s)]),
             Summary.Of([.. samples.SecondSeconds.Select(s => floorGflop / s)]),
-            Peak.Gflops,
-            RooflineOf(point, Bandwidth, Peak.Gflops));
+            ceilings.Peak.Gflops,
+            RooflineOf(point, ceilings.Bandwidth, ceilings.Peak.Gflops));
     }
 
     /// <summary>The point's roofline: its least traffic at the bandwidth for its footprint, and its flops at the peak.</summary>
@@ -304,9 +334,9 @@ internal sealed class SweepRunner : IDisposable
             throw new InvalidOperationException("No backend could be opened: " + string.Join("; ", notes));
         }
 
-        if (opened.Any(b => b.Info.Name != "cpu"))
+        foreach (OpenedBackend device in opened.Where(b => b.OwnMemory))
         {
-            notes.Add("the floor is OpenBLAS on the CPU; for a GPU backend the ratio compares it with the CPU's raw cblas_sgemm");
+            notes.Add($"backend {device.Info.Name}: its floor is its own raw sgemm on its own buffers (the floor's calls, no layer), its peak its square sgemm, and its read bandwidth one sgemv reading each footprint (launch included), not the host's");
         }
 
         return opened;
@@ -387,5 +417,9 @@ internal sealed class SweepRunner : IDisposable
     }
 
     /// <summary>A backend the sweep opened, and the weight precisions it is measured in.</summary>
-    private sealed record OpenedBackend(BackendInfo Info, BlasBackend Backend, IReadOnlyList<WeightPrecision> Precisions);
+    private sealed record OpenedBackend(BackendInfo Info, BlasBackend Backend, IReadOnlyList<WeightPrecision> Precisions)
+    {
+        /// <summary>Whether the backend computes in memory of its own (CUDA), so the host's floor and ceilings do not apply.</summary>
+        public bool OwnMemory => Backend.Kind != BackendKind.Cpu;
+    }
 }
