@@ -52,6 +52,9 @@ public sealed class CudaLibrarySetTests
         Assert.Contains("cudaErrorInsufficientDriver", result.StandardOutput, StringComparison.Ordinal);
         Assert.Contains($"mapped: {s_sets}/cuda12/libcublasLt.so.12", result.StandardOutput, StringComparison.Ordinal);
         Assert.DoesNotContain("/decoy/", result.StandardOutput, StringComparison.Ordinal);
+        // That cuBLASLt is a stand-in without cublasLtMatmul: the bias is a rank-1 GEMM first, and right.
+        Assert.Matches(@"bias:\s+a rank-1 GEMM before the product \(.*libcublasLt\.so\.12 has no cublasLtMatmul\)", result.StandardOutput);
+        Assert.Contains("prepared forward with bias: ok", result.StandardOutput, StringComparison.Ordinal);
     }
 
     [SkippableFact]

@@ -63,6 +63,8 @@ public sealed class GpuCheckTests
             string report = File.ReadAllText(Path.Combine(work, "gpu-check-out", "report.md"));
             Assert.Contains("BlasLinear CUDA emulator", report, StringComparison.Ordinal);
             Assert.Contains("| Linear | forward | 64×512→512 | tf32 |", report, StringComparison.Ordinal);
+            Assert.Contains("| ParameterLinear | forward, prepared | 64×512→512 | fp32 |", report, StringComparison.Ordinal);
+            Assert.Contains("batch 7, TF32: prepared forward (bias inside the product) vs float64", report, StringComparison.Ordinal);
             Assert.DoesNotContain("FAILED", report, StringComparison.Ordinal);
             using JsonDocument json = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(work, "gpu-check-out", "report.json")));
             Assert.All(json.RootElement.GetProperty("checks").EnumerateArray(), c => Assert.True(c.GetProperty("passed").GetBoolean()));

@@ -87,6 +87,39 @@ BLEMU_API long long blemu_live_device_bytes(void);
 BLEMU_API long long blemu_live_handles(void);
 BLEMU_API long long blemu_live_streams(void);
 BLEMU_API long long blemu_violations(void);
+/* ---- cuBLASLt: the product with a bias epilogue (float32 only) ------------------------------------ */
+typedef struct {
+    unsigned long long data[8];
+} cublasLtMatmulAlgo_t;
+typedef struct {
+    cublasLtMatmulAlgo_t algo;
+    size_t workspaceSize;
+    cublasStatus_t state;
+    float wavesCount;
+    int reserved[4];
+} cublasLtMatmulHeuristicResult_t;
+BLEMU_API cublasStatus_t cublasLtCreate(void **handle);
+BLEMU_API cublasStatus_t cublasLtDestroy(void *handle);
+BLEMU_API cublasStatus_t cublasLtMatmulDescCreate(void **desc, int compute, int scale);
+BLEMU_API cublasStatus_t cublasLtMatmulDescDestroy(void *desc);
+BLEMU_API cublasStatus_t cublasLtMatmulDescSetAttribute(void *desc, int attr, const void *buf, size_t size);
+BLEMU_API cublasStatus_t cublasLtMatrixLayoutCreate(void **layout, int type, unsigned long long rows,
+                                                    unsigned long long cols, long long ld);
+BLEMU_API cublasStatus_t cublasLtMatrixLayoutDestroy(void *layout);
+BLEMU_API cublasStatus_t cublasLtMatmulPreferenceCreate(void **pref);
+BLEMU_API cublasStatus_t cublasLtMatmulPreferenceDestroy(void *pref);
+BLEMU_API cublasStatus_t cublasLtMatmulPreferenceSetAttribute(void *pref, int attr, const void *buf, size_t size);
+BLEMU_API cublasStatus_t cublasLtMatmulAlgoGetHeuristic(void *handle, void *desc, void *adesc, void *bdesc,
+                                                        void *cdesc, void *ddesc, void *pref, int requested,
+                                                        cublasLtMatmulHeuristicResult_t *results, int *returned);
+BLEMU_API cublasStatus_t cublasLtMatmul(void *handle, void *desc, const float *alpha, const float *A, void *adesc,
+                                        const float *B, void *bdesc, const float *beta, const float *C,
+                                        void *cdesc, float *D, void *ddesc, const cublasLtMatmulAlgo_t *algo,
+                                        void *workspace, size_t workspace_size, cudaStream_t stream);
+
+/* cuBLASLt objects (handles, descriptors, layouts, preferences) created and not destroyed, and matmuls run. */
+BLEMU_API long long blemu_live_lt_objects(void);
+BLEMU_API long long blemu_lt_matmuls(void);
 BLEMU_API long long blemu_invalid_value_count(void);
 BLEMU_API long long blemu_deferred_copies(void);
 BLEMU_API long long blemu_legacy_stream_calls(void);

@@ -233,6 +233,9 @@ static void scale_matrix(float *C, int m, int n, int ldc, float beta)
  * from OpenBLAS 0.3.21, which is not safe for concurrent multithreaded GEMMs. */
 static pthread_mutex_t g_compute = PTHREAD_MUTEX_INITIALIZER;
 
+void compute_lock(void) { pthread_mutex_lock(&g_compute); }
+void compute_unlock(void) { pthread_mutex_unlock(&g_compute); }
+
 static void run_gemm_unlocked(const gemm_job *j);
 
 static void run_gemm(const gemm_job *j)

@@ -183,5 +183,8 @@ void flush_stream(cudaStream_t s);
 void flush_all(void);
 void note_stream_use(cudaStream_t s);
 const code_text *find_code(const code_text *table, size_t n, int code);
+/* The one-kernel-at-a-time lock of the computing calls (cuBLAS and cuBLASLt), taken without the state lock. */
+void compute_lock(void);
+void compute_unlock(void);
 
 #endif

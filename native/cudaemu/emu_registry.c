@@ -496,7 +496,10 @@ static const char *const k_injectable[] = {
     "cudaMemGetInfo", "cudaRuntimeGetVersion", "cudaDriverGetVersion", "cublasCreate_v2",
     "cublasDestroy_v2", "cublasSetStream_v2", "cublasSetMathMode", "cublasGetMathMode",
     "cublasGetVersion_v2", "cublasSgemm_v2", "cublasSgemv_v2", "cublasSscal_v2",
-    "cublasSgemmStridedBatched",
+    "cublasSgemmStridedBatched", "cublasLtCreate", "cublasLtDestroy", "cublasLtMatmulDescCreate",
+    "cublasLtMatmulDescDestroy", "cublasLtMatmulDescSetAttribute", "cublasLtMatrixLayoutCreate",
+    "cublasLtMatrixLayoutDestroy", "cublasLtMatmulPreferenceCreate", "cublasLtMatmulPreferenceDestroy",
+    "cublasLtMatmulPreferenceSetAttribute", "cublasLtMatmulAlgoGetHeuristic", "cublasLtMatmul",
 };
 
 BLEMU_API void blemu_fail_nth_call(const char *function, int n, int status)

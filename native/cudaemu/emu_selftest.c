@@ -847,6 +847,65 @@ static void test_threads(void)
     section("8 threads x 100 allocate/copy/sgemm/free cycles", f0);
 }
 
+/* cuBLASLt with the bias epilogue: D = op(A)·op(B) + bias down D's rows, exact on integers; objects checked
+ * for lifetime, the algorithm for its origin; every object freed. */
+static void test_lt_bias(void)
+{
+    int f0 = g_failures;
+    enum { COMPUTE_32F = 68, R_32F = 0, TRANSA = 3, EPILOGUE = 7, BIAS_POINTER = 8, BIAS = 4, NOT_SUPPORTED = 15 };
+    long long live = blemu_live_lt_objects(), matmuls = blemu_lt_matmuls();
+    void *h = NULL, *desc = NULL, *la = NULL, *lb = NULL, *ld = NULL, *pref = NULL;
+    CHECK_EQ(cublasLtCreate(&h), 0);
+    CHECK_EQ(cublasLtMatmulDescCreate(&desc, COMPUTE_32F, R_32F), 0);
+    /* Column-major A = [[1,3],[2,4]] used transposed, B = [[5,7],[6,8]], bias (10, 20). */
+    const float a[4] = {1, 2, 3, 4}, b[4] = {5, 6, 7, 8}, bias[2] = {10, 20};
+    float *dA = dev_upload(a, 4), *dB = dev_upload(b, 4), *dBias = dev_upload(bias, 2), *dD = dev_upload(NULL, 4);
+    int transa = OP_T;
+    unsigned epilogue = BIAS;
+    CHECK_EQ(cublasLtMatmulDescSetAttribute(desc, TRANSA, &transa, sizeof transa), 0);
+    CHECK_EQ(cublasLtMatmulDescSetAttribute(desc, EPILOGUE, &epilogue, sizeof epilogue), 0);
+    CHECK_EQ(cublasLtMatmulDescSetAttribute(desc, BIAS_POINTER, &dBias, sizeof dBias), 0);
+    CHECK_EQ(cublasLtMatrixLayoutCreate(&la, R_32F, 2, 2, 2), 0);
+    CHECK_EQ(cublasLtMatrixLayoutCreate(&lb, R_32F, 2, 2, 2), 0);
+    CHECK_EQ(cublasLtMatrixLayoutCreate(&ld, R_32F, 2, 2, 2), 0);
+    CHECK_EQ(cublasLtMatmulPreferenceCreate(&pref), 0);
+    cublasLtMatmulHeuristicResult_t result;
+    int returned = 0;
+    CHECK_EQ(cublasLtMatmulAlgoGetHeuristic(h, desc, la, lb, ld, ld, pref, 1, &result, &returned), 0);
+    CHECK_EQ(returned, 1);
+    const float one = 1, zero = 0;
+    CHECK_EQ(cublasLtMatmul(h, desc, &one, dA, la, dB, lb, &zero, dD, ld, dD, ld, &result.algo, NULL, 0, NULL), 0);
+    float d[4];
+    dev_download(d, dD, 4);
+    const float want[4] = {17 + 10, 39 + 20, 23 + 10, 53 + 20}; /* Aᵀ·B, then the bias by row */
+    check_floats("Lt D = Aᵀ·B + bias", d, want, 4);
+    CHECK_EQ(blemu_lt_matmuls(), matmuls + 1);
+
+    cublasLtMatmulAlgo_t forged = result.algo;
+    forged.data[0] ^= 1;
+    CHECK_VIOLATION(cublasLtMatmul(h, desc, &one, dA, la, dB, lb, &zero, dD, ld, dD, ld, &forged, NULL, 0, NULL), 7,
+                    "did not come from");
+    unsigned relu = 2;
+    CHECK_EQ(cublasLtMatmulDescSetAttribute(desc, EPILOGUE, &relu, sizeof relu), 0);
+    CHECK_EQ(cublasLtMatmulAlgoGetHeuristic(h, desc, la, lb, ld, ld, pref, 1, &result, &returned), NOT_SUPPORTED);
+    CHECK_EQ(returned, 0);
+
+    CHECK_EQ(cublasLtMatmulPreferenceDestroy(pref), 0);
+    CHECK_EQ(cublasLtMatrixLayoutDestroy(la), 0);
+    CHECK_EQ(cublasLtMatrixLayoutDestroy(lb), 0);
+    CHECK_EQ(cublasLtMatrixLayoutDestroy(ld), 0);
+    CHECK_EQ(cublasLtMatmulDescDestroy(desc), 0);
+    CHECK_VIOLATION(cublasLtMatmulDescSetAttribute(desc, EPILOGUE, &epilogue, sizeof epilogue), 1, "destroyed");
+    CHECK_VIOLATION(cublasLtMatrixLayoutDestroy(h), 1, "not a matrix layout");
+    CHECK_EQ(cublasLtDestroy(h), 0);
+    CHECK_EQ(blemu_live_lt_objects(), live);
+    cudaFree(dA);
+    cudaFree(dB);
+    cudaFree(dBias);
+    cudaFree(dD);
+    section("cuBLASLt: the bias epilogue, object lifetimes, the algorithm's origin", f0);
+}
+
 static void test_live_counters_return_to_zero(void)
 {
     int f0 = g_failures;
@@ -982,6 +1041,7 @@ int main(int argc, char **argv)
     test_threads();
     test_deferred_pageable_copies();
     test_current_device_per_thread();
+    test_lt_bias();
     test_live_counters_return_to_zero();
 
     if (g_failures) {

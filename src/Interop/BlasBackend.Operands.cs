@@ -74,8 +74,8 @@ public abstract partial class BlasBackend
 
     private readonly struct PreparedWithBiasOperation(PreparedWeight weight, int m) : IOperation
     {
-        public unsafe void Run(BlasBackend backend, Operand x, Operand bias, Operand y) =>
-            weight.MultiplyPinned(m, x.Pointer, bias.Pointer, 0f, y.Pointer);
+        public void Run(BlasBackend backend, Operand x, Operand bias, Operand y) =>
+            backend.MultiplyPreparedWithBiasCore(weight, m, x, bias, y);
     }
 
     private readonly struct BroadcastRowsOperation(int rows, int cols) : IOperation

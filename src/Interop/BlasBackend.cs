@@ -314,6 +314,13 @@ public abstract partial class BlasBackend : IDisposable
 
     private protected abstract HostStaging CreateHostStagingCore();
 
+    /// <summary>
+    /// Y = X·op(W) + bias on every row for a prepared form, on checked, leased and pinned operands; the base hands
+    /// the pointers to <see cref="PreparedWeight.MultiplyPinned"/> (host memory: the CPU's forms).
+    /// </summary>
+    private protected virtual unsafe void MultiplyPreparedWithBiasCore(PreparedWeight weight, int m, Operand x, Operand bias, Operand y) =>
+        weight.MultiplyPinned(m, x.Pointer, bias.Pointer, 0f, y.Pointer);
+
     /// <summary>The prepared form of a validated weight; the base multiplies by the weight as it is.</summary>
     private protected virtual PreparedWeight PrepareWeightCore(BlasBuffer weight, Transpose trans, int n, int k) =>
         PreparedWeight.AsItIs(this, weight, trans, n, k);

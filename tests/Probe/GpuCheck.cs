@@ -37,6 +37,15 @@ internal static class GpuCheck
         }
 
         AgainstFloat64(new Linear(1000, 1001, backend: tf32, seed: 1), 7, tf32: true, report);
+
+        // Prepared for inference, a forward with a bias is one cuBLASLt matmul with the bias in its epilogue.
+        foreach ((int m, int k, int n) in new[] { (1, wide, wide), (32, wide, wide), (7, 1000, 1001) })
+        {
+            PreparedAgainstFloat64(new Linear(k, n, backend: backend, seed: 1), m, tf32: false, report);
+            PreparedAgainstFloat64(new ParameterLinear(k, n, backend: backend, seed: 1), m, tf32: false, report);
+        }
+
+        PreparedAgainstFloat64(new Linear(1000, 1001, backend: tf32, seed: 1), 7, tf32: true, report);
         foreach ((CudaBackend mode, string math) in new[] { (backend, "fp32"), (tf32, "tf32") })
         {
             foreach ((int m, int k, int n) in new[] { (1, wide, wide), (32, wide, wide), (quick ? 64 : 4096, wide, wide) })
@@ -140,6 +149,39 @@ internal static class GpuCheck
         }
     }
 
+    /// <summary>The forward of a layer prepared for inference (its bias inside the product), against float64.</summary>
+    private static void PreparedAgainstFloat64(LinearLayer layer, int m, bool tf32, GpuReport report)
+    {
+        using (layer)
+        {
+            int k = layer.InFeatures, n = layer.OutFeatures;
+            bool outByIn = layer.Layout == WeightLayout.OutByIn;
+            float[] x = Uniform(m * k, 3), w = layer.Weight.ToArray(), b = layer.Bias!.ToArray();
+            layer.PrepareForInference();
+            float[] y = layer.Forward(x);
+            double worst = 0;
+            for (int i = 0; i < m; i++)
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    double sum = b[j], g = Math.Abs(b[j]);
+                    for (int p = 0; p < k; p++)
+                    {
+                        double wv = outByIn ? w[j * k + p] : w[p * n + j];
+                        sum += x[i * k + p] * wv;
+                        g += Math.Abs(x[i * k + p] * wv);
+                    }
+
+                    worst = Math.Max(worst, Math.Abs(y[i * n + j] - sum) / Bound(k, g, tf32));
+                }
+            }
+
+            string name = $"{layer} batch {m}{(tf32 ? ", TF32" : string.Empty)}: prepared forward (bias inside the product) vs float64";
+            Console.WriteLine($"{(worst <= 1 ? "ok" : "FAILED")}: {name}: worst |error| / bound = {worst:0.000}");
+            report.Checks.Add(new(name, worst));
+        }
+    }
+
     /// <summary>(k + 2)·ε·G, or with TF32 (2⁻¹⁰ + (k + 2)·ε)·G (TESTING.md).</summary>
     private static double Bound(int k, double g, bool tf32) => ((tf32 ? 1.0 / 1024 : 0) + (k + 2) * Epsilon) * g + 1e-30;
 
@@ -153,7 +195,12 @@ internal static class GpuCheck
             dy.CopyFrom(Uniform(m * n, 6));
             double forward = Median(() => layer.Forward(x, y, m), backend);
             double backward = Median(() => layer.Backward(x, dy, dx, m), backend);
-            foreach ((string direction, double ms, double flops) in new[] { ("forward", forward, 2.0 * m * k * n), ("backward", backward, 4.0 * m * k * n) })
+            layer.PrepareForInference();
+            double prepared = Median(() => layer.Forward(x, y, m), backend);
+            foreach ((string direction, double ms, double flops) in new[]
+            {
+                ("forward", forward, 2.0 * m * k * n), ("backward", backward, 4.0 * m * k * n), ("forward, prepared", prepared, 2.0 * m * k * n),
+            })
             {
                 report.Timings.Add(new(layer.GetType().Name, direction, m, k, n, math, ms, flops / ms / 1e6));
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{layer.GetType().Name} {direction} {m}x{k}->{n} {math}: {ms:0.0000} ms, {flops / ms / 1e6:0.0} GFLOP/s"));

@@ -54,6 +54,12 @@ internal static unsafe partial class Emulator
     public static partial long blemu_violations();
 
     [LibraryImport(LibraryFile)]
+    public static partial long blemu_live_lt_objects();
+
+    [LibraryImport(LibraryFile)]
+    public static partial long blemu_lt_matmuls();
+
+    [LibraryImport(LibraryFile)]
     public static partial long blemu_invalid_value_count();
 
     [LibraryImport(LibraryFile)]

@@ -45,6 +45,7 @@ public sealed partial class CudaBackend
             new("library set", CudaLibrarySet.Chosen.Describe()),
             new("math mode", MathMode == CudaMathMode.Tf32 ? "TF32 tensor ops (opt-in)" : "default (full float32)"),
             new("concurrency", "one stream per backend; cuBLAS handles pooled, one per concurrent call"),
+            new("bias", DescribeBiasProduct()),
             new("selection", _selection),
         ]);
     }

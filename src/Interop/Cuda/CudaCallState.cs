@@ -6,12 +6,18 @@ namespace BlasLinear.Backends;
 /// What one call into a <see cref="CudaBackend"/> uses, leased from the backend's pool for the call: a
 /// cuBLAS handle (bound to the backend's stream and math mode once, when made, so no call changes a handle
 /// another uses), the staging buffers for host spans passed straight to the backend, and a vector of ones
-/// for row sums and broadcasts. The pool holds at most one per call that ever ran at the same time as others.
+/// for row sums and broadcasts, and, made at its first product with a bias inside, a cuBLASLt handle and its
+/// workspace. The pool holds at most one per call that ever ran at the same time as others.
 /// </summary>
 internal sealed class CudaCallState : IDisposable
 {
+    /// <summary>The device workspace each state gives cuBLASLt's products: 4 MiB.</summary>
+    internal const long LtWorkspaceBytes = 4L << 20;
+
     private readonly CudaBackend _backend;
     private readonly CublasHandle _handle = new();
+    private readonly CublasLtHandle _ltHandle = new();
+    private CudaDeviceMemoryHandle? _ltWorkspace;
     private CudaBuffer? _ones;
 
     /// <remarks>The calling thread has made the backend's device current: a handle belongs to the device current when it is made.</remarks>
@@ -64,10 +70,30 @@ internal sealed class CudaCallState : IDisposable
         return _ones.Pointer;
     }
 
+    /// <summary>This state's cuBLASLt handle and workspace, made at the first call that asks.</summary>
+    public unsafe (nint Handle, nint Workspace) Lt()
+    {
+        if (_ltWorkspace is null)
+        {
+            if (_ltHandle.IsInvalid)
+            {
+                nint handle;
+                CublasException.ThrowIfFailed(CublasLt.cublasLtCreate(&handle), _backend);
+                _ltHandle.Adopt(handle);
+            }
+
+            _ltWorkspace = _backend.AllocateDevice(LtWorkspaceBytes);
+        }
+
+        return (_ltHandle.DangerousGetHandle(), _ltWorkspace.DangerousGetHandle());
+    }
+
     public void Dispose()
     {
         Staging.Dispose();
         _ones?.Dispose();
+        _ltWorkspace?.Dispose();
+        _ltHandle.Dispose();
         _handle.Dispose();
     }
 }

@@ -42,3 +42,9 @@ internal sealed class CublasHandle : CudaOwnedHandle
 {
     protected override bool ReleaseHandle() => Cublas.cublasDestroy_v2(handle) == 0;
 }
+
+/// <summary>Owns one cuBLASLt handle.</summary>
+internal sealed class CublasLtHandle : CudaOwnedHandle
+{
+    protected override bool ReleaseHandle() => CublasLt.cublasLtDestroy(handle) == 0;
+}

@@ -73,6 +73,33 @@ internal static class NativeLibraries
     /// <summary>cuBLAS of the loaded runtime's major version; load <see cref="CudaRuntime"/> first.</summary>
     public static LoadedLibrary Cublas => s_cublas.Value;
 
+    /// <summary>
+    /// Where the cuBLASLt calls are taken from: the cuBLASLt loaded beside cuBLAS when it exports
+    /// <c>cublasLtMatmul</c>, else cuBLAS itself when it does (BlasLinear's emulator), else nowhere (handle 0,
+    /// with the reason). Load <see cref="Cublas"/> first.
+    /// </summary>
+    public static (nint Handle, string Source) CublasLt => s_cublasLt.Value;
+
+    private static readonly Lazy<(nint Handle, string Source)> s_cublasLt = new(FindCublasLt);
+
+    private static (nint Handle, string Source) FindCublasLt()
+    {
+        const string Matmul = "cublasLtMatmul";
+        string? lt = CudaLibrarySet.Chosen.LtPath;
+        if (lt is not null && NativeLibrary.TryLoad(lt, out nint handle) && NativeLibrary.TryGetExport(handle, Matmul, out _))
+        {
+            return (handle, lt);
+        }
+
+        LoadedLibrary cublas = Cublas;
+        if (cublas.IsLoaded && NativeLibrary.TryGetExport(cublas.Handle, Matmul, out _))
+        {
+            return (cublas.Handle, cublas.ResolvedPath ?? cublas.LoadedFrom ?? "cuBLAS");
+        }
+
+        return (0, lt is null ? "no cuBLASLt was loaded beside cuBLAS" : $"{lt} has no {Matmul}");
+    }
+
     // CA2255: a library normally must not use a module initializer, but the import resolver has to be
     // in place before the first P/Invoke of this assembly, whichever public entry point is used first.
 #pragma warning disable CA2255
@@ -95,7 +122,8 @@ internal static class NativeLibraries
     };
 
     private static nint Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath) =>
-        s_byImportName.TryGetValue(libraryName, out Func<LoadedLibrary>? library) ? library().Handle : 0;
+        libraryName == Interop.CublasLt.LibraryName ? CublasLt.Handle
+        : s_byImportName.TryGetValue(libraryName, out Func<LoadedLibrary>? library) ? library().Handle : 0;
 
     /// <summary>An optional library is left out when it is not found, never when its override is wrong.</summary>
     private static LoadedLibrary ThrowIfOverrideFailed(LoadedLibrary library) =>
