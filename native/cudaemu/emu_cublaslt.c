@@ -95,6 +95,35 @@ static lt_obj *lt_get(const char *fn, const void *p, int kind, cublasStatus_t *s
     return o;
 }
 
+/* The start of a call that writes an attribute: the lock taken (released by cb_end), an injection or the sticky
+ * state, the live object of this kind and a non-null value; NULL with *st set when the call ends here. */
+static lt_obj *lt_attribute_begin(const char *fn, void *p, int kind, const void *buf, cublasStatus_t *st)
+{
+    lock();
+    if (cb_begin(fn, st))
+        return NULL;
+    lt_obj *o = lt_get(fn, p, kind, st);
+    if (o && !buf) {
+        *st = cb_invalid();
+        return NULL;
+    }
+    return o;
+}
+
+/* The start of a call on a matmul: the lock taken (released by cb_end), an injection or the sticky state, then
+ * the live handle, descriptor and four layouts; 0 with *st set when the call ends here. */
+static int lt_matmul_begin(const char *fn, void *handle, void *desc, void *const layouts[4], lt_obj **d,
+                           lt_obj *l[4], cublasStatus_t *st)
+{
+    lock();
+    if (cb_begin(fn, st) || !lt_get(fn, handle, LT_HANDLE, st) || !(*d = lt_get(fn, desc, LT_DESC, st)))
+        return 0;
+    for (int i = 0; i < 4; i++)
+        if (!(l[i] = lt_get(fn, layouts[i], LT_LAYOUT, st)))
+            return 0;
+    return 1;
+}
+
 static cublasStatus_t lt_destroy(const char *fn, void *p, int kind)
 {
     cublasStatus_t st = CUBLAS_STATUS_SUCCESS;
@@ -143,14 +172,9 @@ static int read_int32(const void *buf, size_t size, int *out)
 BLEMU_API cublasStatus_t cublasLtMatmulDescSetAttribute(void *desc, int attr, const void *buf, size_t size)
 {
     cublasStatus_t st = CUBLAS_STATUS_SUCCESS;
-    lock();
-    if (cb_begin(__func__, &st))
-        return cb_end(st);
-    lt_obj *d = lt_get(__func__, desc, LT_DESC, &st);
+    lt_obj *d = lt_attribute_begin(__func__, desc, LT_DESC, buf, &st);
     if (!d)
         return cb_end(st);
-    if (!buf)
-        return cb_end(cb_invalid());
     int ok;
     switch (attr) {
     case DESC_COMPUTE_TYPE: ok = read_int32(buf, size, &d->compute); break;
@@ -199,14 +223,9 @@ BLEMU_API cublasStatus_t cublasLtMatmulPreferenceDestroy(void *pref)
 BLEMU_API cublasStatus_t cublasLtMatmulPreferenceSetAttribute(void *pref, int attr, const void *buf, size_t size)
 {
     cublasStatus_t st = CUBLAS_STATUS_SUCCESS;
-    lock();
-    if (cb_begin(__func__, &st))
-        return cb_end(st);
-    lt_obj *p = lt_get(__func__, pref, LT_PREF, &st);
+    lt_obj *p = lt_attribute_begin(__func__, pref, LT_PREF, buf, &st);
     if (!p)
         return cb_end(st);
-    if (!buf)
-        return cb_end(cb_invalid());
     if (attr == PREF_MAX_WORKSPACE_BYTES && size == sizeof(uint64_t)) {
         memcpy(&p->max_workspace, buf, sizeof p->max_workspace);
         return cb_end(CUBLAS_STATUS_SUCCESS);
@@ -254,20 +273,15 @@ BLEMU_API cublasStatus_t cublasLtMatmulAlgoGetHeuristic(void *handle, void *desc
                                                         lt_heuristic *results, int *returned)
 {
     cublasStatus_t st = CUBLAS_STATUS_SUCCESS;
-    lock();
-    if (cb_begin(__func__, &st))
-        return cb_end(st);
-    lt_obj *d, *a, *b, *c, *dd;
-    if (!lt_get(__func__, handle, LT_HANDLE, &st) || !(d = lt_get(__func__, desc, LT_DESC, &st))
-        || !(a = lt_get(__func__, adesc, LT_LAYOUT, &st)) || !(b = lt_get(__func__, bdesc, LT_LAYOUT, &st))
-        || !(c = lt_get(__func__, cdesc, LT_LAYOUT, &st)) || !(dd = lt_get(__func__, ddesc, LT_LAYOUT, &st))
-        || !lt_get(__func__, pref, LT_PREF, &st))
+    lt_obj *d, *l[4];
+    void *const layouts[4] = {adesc, bdesc, cdesc, ddesc};
+    if (!lt_matmul_begin(__func__, handle, desc, layouts, &d, l, &st) || !lt_get(__func__, pref, LT_PREF, &st))
         return cb_end(st);
     if (requested < 1 || !results || !returned)
         return cb_end(cb_invalid());
     lt_shape s;
     *returned = 0;
-    if ((st = lt_check(d, a, b, c, dd, &s)))
+    if ((st = lt_check(d, l[0], l[1], l[2], l[3], &s)))
         return cb_end(st);
     memset(&results[0], 0, sizeof results[0]);
     results[0].algo.data[0] = LT_ALGO_MAGIC;
@@ -289,18 +303,14 @@ BLEMU_API cublasStatus_t cublasLtMatmul(void *handle, void *desc, const float *a
                                         size_t workspace_size, cudaStream_t stream)
 {
     cublasStatus_t st = CUBLAS_STATUS_SUCCESS;
-    lock();
-    if (cb_begin(__func__, &st))
-        return cb_end(st);
-    lt_obj *d, *a, *b, *c, *dd;
-    if (!lt_get(__func__, handle, LT_HANDLE, &st) || !(d = lt_get(__func__, desc, LT_DESC, &st))
-        || !(a = lt_get(__func__, adesc, LT_LAYOUT, &st)) || !(b = lt_get(__func__, bdesc, LT_LAYOUT, &st))
-        || !(c = lt_get(__func__, cdesc, LT_LAYOUT, &st)) || !(dd = lt_get(__func__, ddesc, LT_LAYOUT, &st)))
+    lt_obj *d, *l[4];
+    void *const layouts[4] = {adesc, bdesc, cdesc, ddesc};
+    if (!lt_matmul_begin(__func__, handle, desc, layouts, &d, l, &st))
         return cb_end(st);
     if (!alpha || !beta)
         return cb_end(cb_invalid());
     lt_shape s;
-    if ((st = lt_check(d, a, b, c, dd, &s)))
+    if ((st = lt_check(d, l[0], l[1], l[2], l[3], &s)))
         return cb_end(st);
     if (algo && algo->data[0] != LT_ALGO_MAGIC) {
         violation("%s: the algorithm did not come from cublasLtMatmulAlgoGetHeuristic", __func__);
