@@ -87,7 +87,14 @@ public sealed partial class CudaBackend
             Check(CublasLt.cublasLtMatrixLayoutCreate(&inputLayout, CublasLt.R32F, (ulong)k, (ulong)m, k));
             Check(CublasLt.cublasLtMatrixLayoutCreate(&outputLayout, CublasLt.R32F, (ulong)n, (ulong)m, n));
             (nint Desc, nint A, nint B, nint D) layouts = (desc, weightLayout, inputLayout, outputLayout);
-            CublasLt.Algo? chosen = _biasAlgorithms.GetOrAdd((transposed, m, n, k, alignment), _ => Heuristic(lt, layouts, alignment));
+            var key = (transposed, m, n, k, alignment);
+            if (!_biasAlgorithms.TryGetValue(key, out CublasLt.Algo? chosen))
+            {
+                // Two threads may both ask on a shape's first calls; either answer is kept.
+                chosen = Heuristic(lt, layouts, alignment);
+                _biasAlgorithms.TryAdd(key, chosen);
+            }
+
             if (chosen is not CublasLt.Algo algo)
             {
                 return false;
