@@ -6,7 +6,7 @@ namespace BlasLinear.Backends;
 
 /// <summary>
 /// A prepared forward with a bias in one cuBLASLt call: Y = X·op(W) + b with the bias added in the GEMM's
-/// epilogue (<c>CUBLASLT_EPILOGUE_BIAS</c>), as <c>torch.nn.functional.linear</c> does, instead of a rank-1
+/// epilogue (<c>CUBLASLT_EPILOGUE_BIAS</c>), instead of a rank-1
 /// GEMM that writes b into Y before the product. In cuBLASLt's column-major terms the row-major product is
 /// Yᵀ[n, m] = op(W)ᵀ·Xᵀ, so W is operand A (transposed for <c>Linear</c>'s W[n, k], as stored for
 /// <c>ParameterLinear</c>'s W[k, n]), X operand B, and the bias runs down Yᵀ's n rows: one value per output feature.
