@@ -18,7 +18,7 @@ EPS = 2.0 ** -23
 
 
 def load(folder, name, shape):
-    return torch.from_numpy(np.fromfile(os.path.join(folder, f"{name}.f32"), dtype=np.float32).reshape(shape))
+    return torch.from_numpy(np.fromfile(os.path.join(folder, "tensors", f"{name}.f32"), dtype=np.float32).reshape(shape))
 
 
 def check(name, got, ref, g, k):

@@ -60,6 +60,7 @@ public sealed class GpuCheckTests
 
             Assert.True(process.ExitCode == 0, output);
             Assert.False(Directory.Exists(Path.Combine(work, "--quick")), "--quick was taken as the output folder");
+            Assert.Empty(Directory.GetFiles(Path.Combine(work, "gpu-check-out"), "*.f32", SearchOption.AllDirectories)); // the exported tensors are removed
             string report = File.ReadAllText(Path.Combine(work, "gpu-check-out", "report.md"));
             Assert.Contains("BlasLinear CUDA emulator", report, StringComparison.Ordinal);
             Assert.Contains("| Linear | forward | 64×512→512 | tf32 |", report, StringComparison.Ordinal);

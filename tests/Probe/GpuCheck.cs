@@ -9,7 +9,7 @@ namespace BlasLinear.Tests.Probe;
 /// The check for a machine with an NVIDIA GPU and no .NET SDK (scripts/gpu-check.sh runs it from a
 /// self-contained publish): both layers on the real cuBLAS, exact golden products, float64 agreement
 /// within TESTING.md's bound, and timings on device buffers for the shapes that PyTorch is compared on.
-/// It writes report.json (and report.md from it) and one shape's tensors for scripts/gpu_check.py to
+/// It writes report.json (and report.md from it) and one shape's tensors (DIR/tensors) for scripts/gpu_check.py to
 /// compare with <c>torch.nn.functional.linear</c>, whose results the report then takes in.
 /// </summary>
 internal static class GpuCheck
@@ -56,7 +56,7 @@ internal static class GpuCheck
         }
 
         report.Export = (32, wide, wide);
-        ExportForTorch(backend, outputFolder, report.Export);
+        ExportForTorch(backend, Path.Combine(outputFolder, "tensors"), report.Export);
         report.WriteJson(Path.Combine(outputFolder, "report.json"));
         GpuReport.Render(outputFolder);
         int failures = report.Checks.Count(c => !c.Passed);
@@ -238,9 +238,10 @@ internal static class GpuCheck
         return samples[samples.Length / 2];
     }
 
-    /// <summary>One Linear shape's tensors, raw float32 little-endian, for the PyTorch comparison.</summary>
+    /// <summary>One Linear shape's tensors, raw float32 little-endian, for the PyTorch comparison (gpu-check.sh removes them after it).</summary>
     private static void ExportForTorch(BlasBackend backend, string folder, (int M, int K, int N) shape)
     {
+        Directory.CreateDirectory(folder);
         (int m, int k, int n) = shape;
         using var layer = new Linear(k, n, backend: backend, seed: 7);
         float[] x = Uniform(m * k, 8), dy = Uniform(m * n, 9);
