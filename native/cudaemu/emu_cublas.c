@@ -153,22 +153,10 @@ typedef struct {
 static int max1(int v) { return v > 1 ? v : 1; }
 static int valid_op(int op) { return op >= 0 && op <= 2; }
 
-/* Floats spanned by a column-major rows×cols matrix with leading dimension ld (rows, cols ≥ 1). */
-static uint64_t matrix_floats(int rows, int cols, int ld)
-{
-    return (uint64_t)(cols - 1) * (uint64_t)ld + (uint64_t)rows;
-}
-
 static uint64_t vector_floats(int len, int inc)
 {
     uint64_t step = inc < 0 ? (uint64_t)(-(int64_t)inc) : (uint64_t)inc;
     return (uint64_t)(len - 1) * step + 1;
-}
-
-/* Byte counts of up to 2^62 floats would overflow; saturating keeps such a range "past the end". */
-static uint64_t float_bytes(uint64_t floats)
-{
-    return floats > UINT64_MAX / 4 ? UINT64_MAX : floats * 4;
 }
 
 /* cuBLAS's own argument checks, in its order. Not violations: only counted as invalid values. */

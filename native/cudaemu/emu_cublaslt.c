@@ -239,7 +239,7 @@ BLEMU_API cublasStatus_t cublasLtMatmulPreferenceSetAttribute(void *pref, int at
 typedef struct {
     int ta, tb;
     int m, n, k;
-    int64_t lda, ldb, ldc, ldd;
+    int lda, ldb, ldc, ldd; /* checked to fit */
     int bias;
     const float *bias_ptr;
 } lt_shape;
@@ -263,7 +263,7 @@ static cublasStatus_t lt_check(const lt_obj *d, const lt_obj *a, const lt_obj *b
     for (int i = 0; i < 4; i++)
         if (all[i]->ld < (int64_t)(all[i]->rows > 1 ? all[i]->rows : 1) || all[i]->ld > INT32_MAX)
             return cb_invalid();
-    *s = (lt_shape){d->transa, d->transb, (int)m, (int)n, (int)k, a->ld, b->ld, c->ld, dd->ld,
+    *s = (lt_shape){d->transa, d->transb, (int)m, (int)n, (int)k, (int)a->ld, (int)b->ld, (int)c->ld, (int)dd->ld,
                     d->epilogue == EPILOGUE_BIAS, d->bias};
     return CUBLAS_STATUS_SUCCESS;
 }
@@ -290,11 +290,6 @@ BLEMU_API cublasStatus_t cublasLtMatmulAlgoGetHeuristic(void *handle, void *desc
     results[0].wavesCount = 1.0f;
     *returned = 1;
     return cb_end(CUBLAS_STATUS_SUCCESS);
-}
-
-static uint64_t span_floats(int rows, int cols, int64_t ld)
-{
-    return (uint64_t)(cols - 1) * (uint64_t)ld + (uint64_t)rows;
 }
 
 BLEMU_API cublasStatus_t cublasLtMatmul(void *handle, void *desc, const float *alpha, const float *A, void *adesc,
@@ -326,18 +321,17 @@ BLEMU_API cublasStatus_t cublasLtMatmul(void *handle, void *desc, const float *a
     int rowsB = s.tb ? s.n : s.k, colsB = s.tb ? s.k : s.n;
     int in_place = (const void *)C == (const void *)D;
     if (in_place && s.ldc != s.ldd) {
-        violation("%s: C and D are one matrix with two leading dimensions (%lld, %lld)", __func__,
-                  (long long)s.ldc, (long long)s.ldd);
+        violation("%s: C and D are one matrix with two leading dimensions (%d, %d)", __func__, s.ldc, s.ldd);
         return cb_end(cb_invalid());
     }
     int ok = 1;
     if (s.k > 0 && *alpha != 0.0f)
-        ok = check_device_range(__func__, "operand A", A, span_floats(rowsA, colsA, s.lda) * 4)
-             && check_device_range(__func__, "operand B", B, span_floats(rowsB, colsB, s.ldb) * 4);
+        ok = check_device_range(__func__, "operand A", A, float_bytes(matrix_floats(rowsA, colsA, s.lda)))
+             && check_device_range(__func__, "operand B", B, float_bytes(matrix_floats(rowsB, colsB, s.ldb)));
     if (ok && *beta != 0.0f && !in_place)
-        ok = check_device_range(__func__, "operand C", C, span_floats(s.m, s.n, s.ldc) * 4);
+        ok = check_device_range(__func__, "operand C", C, float_bytes(matrix_floats(s.m, s.n, s.ldc)));
     if (ok)
-        ok = check_device_range(__func__, "operand D", D, span_floats(s.m, s.n, s.ldd) * 4);
+        ok = check_device_range(__func__, "operand D", D, float_bytes(matrix_floats(s.m, s.n, s.ldd)));
     if (ok && s.bias)
         ok = check_device_range(__func__, "the bias", s.bias_ptr, (uint64_t)s.m * 4);
     if (ok && workspace_size > 0)
@@ -360,7 +354,7 @@ BLEMU_API cublasStatus_t cublasLtMatmul(void *handle, void *desc, const float *a
     }
     if (s.k > 0 && al != 0.0f)
         cblas_sgemm(CblasColMajor, s.ta ? CblasTrans : CblasNoTrans, s.tb ? CblasTrans : CblasNoTrans, s.m, s.n,
-                    s.k, al, A, (int)s.lda, B, (int)s.ldb, 1.0f, D, (int)s.ldd);
+                    s.k, al, A, s.lda, B, s.ldb, 1.0f, D, s.ldd);
     if (s.bias)
         for (int col = 0; col < s.n; col++) {
             float *dc = D + (size_t)col * (size_t)s.ldd;

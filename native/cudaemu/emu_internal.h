@@ -183,6 +183,18 @@ void flush_stream(cudaStream_t s);
 void flush_all(void);
 void note_stream_use(cudaStream_t s);
 const code_text *find_code(const code_text *table, size_t n, int code);
+/* Floats spanned by a column-major rows×cols matrix with leading dimension ld (rows, cols ≥ 1). */
+static inline uint64_t matrix_floats(int rows, int cols, int ld)
+{
+    return (uint64_t)(cols - 1) * (uint64_t)ld + (uint64_t)rows;
+}
+
+/* Byte counts of up to 2^62 floats would overflow; saturating keeps such a range "past the end". */
+static inline uint64_t float_bytes(uint64_t floats)
+{
+    return floats > UINT64_MAX / 4 ? UINT64_MAX : floats * 4;
+}
+
 /* The one-kernel-at-a-time lock of the computing calls (cuBLAS and cuBLASLt), taken without the state lock. */
 void compute_lock(void);
 void compute_unlock(void);
