@@ -53,7 +53,7 @@ public sealed partial class CudaBackend
         if (m > BiasEpilogueUpToBatch || !LtBiasProduct(state, weight.Trans, m, n, k, px, w, pb, py))
         {
             // Past the epilogue's batches, or no cuBLASLt algorithm for this shape: the bias into every row, then the product with β = 1.
-            SgemmRowMajor(state, Transpose.NoTrans, Transpose.NoTrans, m, n, 1, 1f, state.Ones(m), 1, pb, n, 0f, py, n);
+            BroadcastRowsOnDevice(state, pb, py, m, n);
             SgemmRowMajor(state, Transpose.NoTrans, weight.Trans, m, n, k, 1f, px, k, w, weight.Trans == Transpose.Trans ? k : n, 1f, py, n);
         }
 

@@ -214,10 +214,13 @@ public sealed partial class CudaBackend : BlasBackend
         long length = (long)rows * cols;
         float* pr = staging.In(row, cols);
         float* pd = staging.Out(destination, length, copyIn: false);
-        // The rank-1 product ones[rows×1]·row[1×cols] writes the row into every row of the destination.
-        SgemmRowMajor(state, Transpose.NoTrans, Transpose.NoTrans, rows, cols, 1, 1f, state.Ones(rows), 1, pr, cols, 0f, pd, cols);
+        BroadcastRowsOnDevice(state, pr, pd, rows, cols);
         staging.CopyBack(destination, length);
     }
+
+    /// <summary>The rank-1 product ones[rows×1]·row[1×cols], on device memory: the row written into every row of the destination.</summary>
+    private unsafe void BroadcastRowsOnDevice(CudaCallState state, float* row, float* destination, int rows, int cols) =>
+        SgemmRowMajor(state, Transpose.NoTrans, Transpose.NoTrans, rows, cols, 1, 1f, state.Ones(rows), 1, row, cols, 0f, destination, cols);
 
     private protected override unsafe void AddRowSumsCore(Operand source, int rows, int cols, Operand destination)
     {
