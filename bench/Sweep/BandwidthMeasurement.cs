@@ -80,13 +80,18 @@ internal sealed record BandwidthMeasurement(int Threads, int Repetitions, IReadO
 
     /// <summary>One sample at each distinct footprint, smallest first.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A footprint &lt; 1, threads outside [1, 4096] or repetitions &lt; 1.</exception>
-    public static BandwidthMeasurement Measure(IEnumerable<long> footprints, int threads, int repetitions)
+    public static BandwidthMeasurement Measure(IEnumerable<long> footprints, int threads, int repetitions) =>
+        Measure(footprints, threads, repetitions, bytes => ReadBandwidth.Measure(bytes, threads, repetitions));
+
+    /// <summary>One sample of <paramref name="read"/> (bytes per second at a footprint) at each distinct footprint, smallest first.</summary>
+    public static BandwidthMeasurement Measure(IEnumerable<long> footprints, int threads, int repetitions, Func<long, double> read)
     {
         ArgumentNullException.ThrowIfNull(footprints);
+        ArgumentNullException.ThrowIfNull(read);
         var samples = new Dictionary<long, IReadOnlyList<double>>();
         foreach (long bytes in footprints.Distinct().Order())
         {
-            samples[bytes] = [ReadBandwidth.Measure(bytes, threads, repetitions)];
+            samples[bytes] = [read(bytes)];
         }
 
         return new BandwidthMeasurement(threads, repetitions, samples);

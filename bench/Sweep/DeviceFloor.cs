@@ -129,20 +129,12 @@ internal static class DeviceMeasurements
     /// <summary>A timed repetition moves at least this much, as the host's read loop does.</summary>
     private const long MinBytesPerRepetition = 256L << 20;
 
-    /// <summary>The best GFLOP/s of <paramref name="repetitions"/> square products after two untimed ones.</summary>
+    /// <summary>The best GFLOP/s of <paramref name="repetitions"/> square products on the backend's buffers after two untimed ones.</summary>
     public static PeakMeasurement MeasurePeak(BlasBackend backend, int size, int repetitions, ulong seed)
     {
         ArgumentNullException.ThrowIfNull(backend);
         using DeviceFloorWorkload square = DeviceFloorWorkload.Square(backend, size, seed);
-        double flops = 2.0 * size * size * size;
-        square.Time(2);
-        var gflops = new double[repetitions];
-        for (int i = 0; i < repetitions; i++)
-        {
-            gflops[i] = flops / square.Time(1) / 1e9;
-        }
-
-        return new PeakMeasurement(size, gflops);
+        return PeakMeasurement.Measure(square, size, repetitions);
     }
 
     /// <summary>
@@ -154,15 +146,8 @@ internal static class DeviceMeasurements
     public static BandwidthMeasurement MeasureBandwidth(BlasBackend backend, IEnumerable<long> footprints, int repetitions)
     {
         ArgumentNullException.ThrowIfNull(backend);
-        ArgumentNullException.ThrowIfNull(footprints);
         ArgumentOutOfRangeException.ThrowIfLessThan(repetitions, 1);
-        var samples = new Dictionary<long, IReadOnlyList<double>>();
-        foreach (long bytes in footprints.Distinct().Order())
-        {
-            samples[bytes] = [ReadRate(backend, bytes, repetitions)];
-        }
-
-        return new BandwidthMeasurement(Threads: 1, repetitions, samples);
+        return BandwidthMeasurement.Measure(footprints, threads: 1, repetitions, bytes => ReadRate(backend, bytes, repetitions));
     }
 
     private static double ReadRate(BlasBackend backend, long bytes, int repetitions)

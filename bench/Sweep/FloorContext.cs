@@ -40,15 +40,6 @@ internal sealed class FloorContext : SafeHandle
         return FloorLibrary.blfloor_flops((int)op, m, n, k);
     }
 
-    /// <summary>Runs the operation <paramref name="iterations"/> times, untimed.</summary>
-    public void Run(int iterations)
-    {
-        if (FloorLibrary.blfloor_run(handle, iterations) != 0)
-        {
-            throw new InvalidOperationException($"blfloor_run failed for {iterations} iterations.");
-        }
-    }
-
     /// <summary>Wall seconds for <paramref name="iterations"/> back-to-back runs, timed inside the C code.</summary>
     public double Time(int iterations)
     {

@@ -55,9 +55,6 @@ internal static partial class FloorLibrary
     internal static partial nint blfloor_create(int op, int m, int n, int k, ulong seed);
 
     [LibraryImport(LibraryName)]
-    internal static partial int blfloor_run(nint ctx, int iterations);
-
-    [LibraryImport(LibraryName)]
     internal static partial double blfloor_time(nint ctx, int iterations);
 
     [LibraryImport(LibraryName)]

@@ -14,11 +14,19 @@ internal sealed record PeakMeasurement(int Size, IReadOnlyList<double> Samples)
 
     public Summary Summary => Summary.Of(Samples);
 
+    /// <summary>The host's peak: the floor's square <c>cblas_sgemm</c>.</summary>
     public static PeakMeasurement Measure(int size, int repetitions, ulong seed)
     {
-        using FloorContext square = FloorContext.Create(FloorOp.Square, size, size, size, seed);
-        double flops = FloorContext.Flops(FloorOp.Square, size, size, size);
-        square.Run(WarmupRuns);
+        using var square = new FloorWorkload(FloorContext.Create(FloorOp.Square, size, size, size, seed));
+        return Measure(square, size, repetitions);
+    }
+
+    /// <summary>The best GFLOP/s of <paramref name="repetitions"/> timed runs of a square n×n·n×n product, after two untimed ones.</summary>
+    public static PeakMeasurement Measure(ITimedWorkload square, int size, int repetitions)
+    {
+        ArgumentNullException.ThrowIfNull(square);
+        double flops = 2.0 * size * size * size;
+        square.Time(WarmupRuns);
         var gflops = new double[repetitions];
         for (int i = 0; i < repetitions; i++)
         {
