@@ -1,4 +1,5 @@
 using BlasLinear.Backends;
+using BlasLinear.Reference;
 
 namespace BlasLinear.Tests.Probe;
 
@@ -33,32 +34,15 @@ public static class CudaLibraryScenarios
         return 0;
     }
 
-    /// <summary>"ok" when a prepared 3×5→4 <c>Linear</c> forward with a bias is within the float64 bound, else the worst element.</summary>
+    /// <summary>"ok" when a prepared 3×5→4 <c>Linear</c> forward with a bias is within the float64 bound, else the worst ratio to it.</summary>
     private static string PreparedForward(CudaBackend backend)
     {
         const int M = 3, K = 5, N = 4;
         using var layer = new Linear(K, N, backend: backend, seed: 4);
-        float[] w = layer.Weight.ToArray(), b = layer.Bias!.ToArray(), x = [.. Enumerable.Range(0, M * K).Select(i => (i % 7) - 3f)];
+        float[] x = [.. Enumerable.Range(0, M * K).Select(i => (i % 7) - 3f)];
+        (double[] Value, double[] G) expected = Expected.LayerForward(true, M, K, N, x, layer.Weight.ToArray(), layer.Bias!.ToArray());
         layer.PrepareForInference();
-        float[] y = layer.Forward(x);
-        for (int i = 0; i < M; i++)
-        {
-            for (int j = 0; j < N; j++)
-            {
-                double sum = b[j], g = Math.Abs(b[j]);
-                for (int p = 0; p < K; p++)
-                {
-                    sum += (double)x[i * K + p] * w[j * K + p];
-                    g += Math.Abs((double)x[i * K + p] * w[j * K + p]);
-                }
-
-                if (Math.Abs(y[i * N + j] - sum) > (K + 2) * g / (1 << 23))
-                {
-                    return $"element ({i}, {j}) = {y[i * N + j]}, float64 {sum}";
-                }
-            }
-        }
-
-        return "ok";
+        double worst = GpuCheck.WorstOverBound(layer.Forward(x), expected, K, tf32: false);
+        return worst <= 1 ? "ok" : $"worst |error| / bound {worst}";
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using BlasLinear.Backends;
+using BlasLinear.Reference;
 
 namespace BlasLinear.Tests.Probe;
 
@@ -97,52 +98,11 @@ internal static class GpuCheck
             var dx = new float[m * k];
             layer.ZeroGrad();
             layer.Backward(x, dy, dx);
-            float[] dw = layer.WeightGrad.ToArray();
-            double W(int p, int j) => outByIn ? w[j * k + p] : w[p * n + j];
-            double worst = 0;
-            for (int i = 0; i < m; i++)
-            {
-                for (int j = 0; j < n; j++)
-                {
-                    double sum = b[j], g = Math.Abs(b[j]);
-                    for (int p = 0; p < k; p++)
-                    {
-                        sum += x[i * k + p] * W(p, j);
-                        g += Math.Abs(x[i * k + p] * W(p, j));
-                    }
-
-                    worst = Math.Max(worst, Math.Abs(y[i * n + j] - sum) / Bound(k, g, tf32));
-                }
-
-                for (int p = 0; p < k; p++)
-                {
-                    double sum = 0, g = 0;
-                    for (int j = 0; j < n; j++)
-                    {
-                        sum += dy[i * n + j] * W(p, j);
-                        g += Math.Abs(dy[i * n + j] * W(p, j));
-                    }
-
-                    worst = Math.Max(worst, Math.Abs(dx[i * k + p] - sum) / Bound(n, g, tf32));
-                }
-            }
-
-            for (int p = 0; p < k; p++)
-            {
-                for (int j = 0; j < n; j++)
-                {
-                    double sum = 0, g = 0;
-                    for (int i = 0; i < m; i++)
-                    {
-                        sum += x[i * k + p] * dy[i * n + j];
-                        g += Math.Abs(x[i * k + p] * dy[i * n + j]);
-                    }
-
-                    float got = outByIn ? dw[j * k + p] : dw[p * n + j];
-                    worst = Math.Max(worst, Math.Abs(got - sum) / Bound(m, g, tf32));
-                }
-            }
-
+            double worst = Math.Max(
+                WorstOverBound(y, Expected.LayerForward(outByIn, m, k, n, x, w, b), k, tf32),
+                Math.Max(
+                    WorstOverBound(dx, Expected.LayerInputGradient(outByIn, m, k, n, dy, w), n, tf32),
+                    WorstOverBound(layer.WeightGrad.ToArray(), Expected.LayerWeightGradient(outByIn, m, k, n, x, dy, new float[k * n]), m, tf32)));
             string name = $"{layer} batch {m}{(tf32 ? ", TF32" : string.Empty)}: forward and backward vs float64";
             Console.WriteLine($"{(worst <= 1 ? "ok" : "FAILED")}: {name}: worst |error| / bound = {worst:0.000}");
             report.Checks.Add(new(name, worst));
@@ -155,31 +115,27 @@ internal static class GpuCheck
         using (layer)
         {
             int k = layer.InFeatures, n = layer.OutFeatures;
-            bool outByIn = layer.Layout == WeightLayout.OutByIn;
-            float[] x = Uniform(m * k, 3), w = layer.Weight.ToArray(), b = layer.Bias!.ToArray();
+            float[] x = Uniform(m * k, 3);
+            (double[] Value, double[] G) expected = Expected.LayerForward(
+                layer.Layout == WeightLayout.OutByIn, m, k, n, x, layer.Weight.ToArray(), layer.Bias!.ToArray());
             layer.PrepareForInference();
-            float[] y = layer.Forward(x);
-            double worst = 0;
-            for (int i = 0; i < m; i++)
-            {
-                for (int j = 0; j < n; j++)
-                {
-                    double sum = b[j], g = Math.Abs(b[j]);
-                    for (int p = 0; p < k; p++)
-                    {
-                        double wv = outByIn ? w[j * k + p] : w[p * n + j];
-                        sum += x[i * k + p] * wv;
-                        g += Math.Abs(x[i * k + p] * wv);
-                    }
-
-                    worst = Math.Max(worst, Math.Abs(y[i * n + j] - sum) / Bound(k, g, tf32));
-                }
-            }
-
+            double worst = WorstOverBound(layer.Forward(x), expected, k, tf32);
             string name = $"{layer} batch {m}{(tf32 ? ", TF32" : string.Empty)}: prepared forward (bias inside the product) vs float64";
             Console.WriteLine($"{(worst <= 1 ? "ok" : "FAILED")}: {name}: worst |error| / bound = {worst:0.000}");
             report.Checks.Add(new(name, worst));
         }
+    }
+
+    /// <summary>The largest |result − float64| / bound over the elements, each bound for a sum of <paramref name="k"/> products.</summary>
+    internal static double WorstOverBound(ReadOnlySpan<float> result, (double[] Value, double[] G) reference, int k, bool tf32)
+    {
+        double worst = 0;
+        for (int i = 0; i < result.Length; i++)
+        {
+            worst = Math.Max(worst, Math.Abs(result[i] - reference.Value[i]) / Bound(k, reference.G[i], tf32));
+        }
+
+        return worst;
     }
 
     /// <summary>(k + 2)·ε·G, or with TF32 (2⁻¹⁰ + (k + 2)·ε)·G (TESTING.md).</summary>
