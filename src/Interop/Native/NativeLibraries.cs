@@ -112,18 +112,18 @@ internal static class NativeLibraries
     /// Every library this assembly imports, by the name its <c>LibraryImport</c> declarations use: the one
     /// table the resolver reads. Anything else (libc) goes through the runtime's default probing.
     /// </summary>
-    private static readonly Dictionary<string, Func<LoadedLibrary>> s_byImportName = new(StringComparer.Ordinal)
+    private static readonly Dictionary<string, Func<nint>> s_byImportName = new(StringComparer.Ordinal)
     {
-        [Interop.OpenBlas.LibraryName] = () => OpenBlas,
-        [Interop.Kernels.LibraryName] = () => s_kernels.Value,
-        [Interop.OneDnn.LibraryName] = () => s_oneDnn.Value,
-        [Interop.CudaRuntime.LibraryName] = () => CudaRuntime,
-        [Interop.Cublas.LibraryName] = () => Cublas,
+        [Interop.OpenBlas.LibraryName] = () => OpenBlas.Handle,
+        [Interop.Kernels.LibraryName] = () => s_kernels.Value.Handle,
+        [Interop.OneDnn.LibraryName] = () => s_oneDnn.Value.Handle,
+        [Interop.CudaRuntime.LibraryName] = () => CudaRuntime.Handle,
+        [Interop.Cublas.LibraryName] = () => Cublas.Handle,
+        [Interop.CublasLt.LibraryName] = () => CublasLt.Handle,
     };
 
     private static nint Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath) =>
-        libraryName == Interop.CublasLt.LibraryName ? CublasLt.Handle
-        : s_byImportName.TryGetValue(libraryName, out Func<LoadedLibrary>? library) ? library().Handle : 0;
+        s_byImportName.TryGetValue(libraryName, out Func<nint>? handle) ? handle() : 0;
 
     /// <summary>An optional library is left out when it is not found, never when its override is wrong.</summary>
     private static LoadedLibrary ThrowIfOverrideFailed(LoadedLibrary library) =>
