@@ -47,6 +47,27 @@ static float* floats(size_t count, int mod, float scale)
     return p;
 }
 
+/* C [m, n] = A·B (β = 0) with C's columns split over the threads in multiples of 16, as the router splits an A·B. */
+static void ab_slices(gemm_t f, int isa, int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc)
+{
+#pragma omp parallel
+    {
+        const int T = omp_get_num_threads(), th = omp_get_thread_num();
+        const int c0 = n * th / T / 16 * 16, c1 = th == T - 1 ? n : n * (th + 1) / T / 16 * 16;
+        f(isa, m, c1 - c0, k, 1, a, lda, b + c0, ldb, 0, c + c0, ldc);
+    }
+}
+
+/* G [m, n] += Aᵀ·B with A [k, m], B [k, n] (β = 1) and G's rows split over the threads, as the router splits a weight gradient. */
+static void atb_slices(gemm_t f, int isa, int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* g, int ldg)
+{
+#pragma omp parallel
+    {
+        const int T = omp_get_num_threads(), th = omp_get_thread_num(), r0 = m * th / T, r1 = m * (th + 1) / T;
+        f(isa, r1 - r0, n, k, 1, a + r0, lda, b, ldb, 1, g + (size_t)r0 * ldg, ldg);
+    }
+}
+
 /* Medians over 15 interleaved windows of at least `window` seconds, µs per call of step(l, context), for each of
  * `count` (at most 4) candidates l: library 0 (old) and 1 (new), or the placements of --atb-placement. */
 static void time_set(double window, int count, void (*step)(int l, void* context), void* context, double median[])
@@ -123,11 +144,7 @@ typedef struct {
 static void atb_step(int l, void* context)
 {
     const atb_call* c = context;
-#pragma omp parallel
-    {
-        const int T = omp_get_num_threads(), th = omp_get_thread_num(), r0 = c->m * th / T, r1 = c->m * (th + 1) / T;
-        c->f[l](c->isa, r1 - r0, c->n, c->k, 1, c->x + r0, c->m, c->dy, c->n, 1, c->g[l] + (size_t)r0 * c->n, c->n);
-    }
+    atb_slices(c->f[l], c->isa, c->m, c->n, c->k, c->x, c->m, c->dy, c->n, c->g[l], c->n);
 }
 
 static int atb_main(int argc, char** argv, int isa)
@@ -165,17 +182,8 @@ typedef struct {
 static void backward_step(int l, void* context)
 {
     const backward_call* c = context;
-#pragma omp parallel
-    {
-        const int T = omp_get_num_threads(), th = omp_get_thread_num();
-        const int c0 = c->n * th / T / 16 * 16, c1 = th == T - 1 ? c->n : c->n * (th + 1) / T / 16 * 16;
-        c->ab[l](c->isa, c->k, c1 - c0, c->m, 1, c->dy, c->m, c->w + c0, c->n, 0, c->dx[l] + c0, c->n);
-    }
-#pragma omp parallel
-    {
-        const int T = omp_get_num_threads(), th = omp_get_thread_num(), r0 = c->m * th / T, r1 = c->m * (th + 1) / T;
-        c->atb[l](c->isa, r1 - r0, c->n, c->k, 1, c->dy + r0, c->m, c->x, c->n, 1, c->g[l] + (size_t)r0 * c->n, c->n);
-    }
+    ab_slices(c->ab[l], c->isa, c->k, c->n, c->m, c->dy, c->m, c->w, c->n, c->dx[l], c->n);
+    atb_slices(c->atb[l], c->isa, c->m, c->n, c->k, c->dy, c->m, c->x, c->n, c->g[l], c->n);
 }
 
 static int backward_main(int argc, char** argv, int isa)
@@ -294,20 +302,10 @@ int main(int argc, char** argv)
                     int it = 0;
                     const double w0 = now();
                     while (now() - w0 < 0.02) {
-                        if (mode) {
-#pragma omp parallel
-                            {
-                                const int T = omp_get_num_threads(), th = omp_get_thread_num(), r0 = k * th / T, r1 = k * (th + 1) / T;
-                                atb[l](isa, r1 - r0, n, m, 1, x + r0, k, dy, n, 1, g + (size_t)r0 * n, n);
-                            }
-                        }
+                        if (mode)
+                            atb_slices(atb[l], isa, k, n, m, x, k, dy, n, g, n);
                         const double t0 = now();
-#pragma omp parallel
-                        {
-                            const int T = omp_get_num_threads(), th = omp_get_thread_num();
-                            const int c0 = n * th / T / 16 * 16, c1 = th == T - 1 ? n : n * (th + 1) / T / 16 * 16;
-                            ab[l](isa, m, c1 - c0, k, 1, x, k, w + c0, n, 0, y[l] + c0, n);
-                        }
+                        ab_slices(ab[l], isa, m, n, k, x, k, w, n, y[l], n);
                         t += now() - t0;
                         it++;
                     }
